@@ -1,0 +1,44 @@
+# geogrid — two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+
+.PHONY: demo test lint bench serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TSTAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+## make demo: install, build the embedded store from the demo district (first run), serve :5000
+demo: $(STAMP)
+	$(BIN)/geogrid demo --host 127.0.0.1 --port 5000
+
+## make test: the whole suite, with lint
+test: $(TSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(TSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## make bench: assignment throughput against geopandas.sjoin, printed side by side
+bench: $(STAMP)
+	$(BIN)/geogrid bench
+
+serve: $(STAMP)
+	$(BIN)/geogrid serve
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,30 @@
+"""geogrid: grid registry, exact event-to-grid assignment and boundary generations.
+
+The core library. It imports neither Flask nor folium: ``maps`` and ``web``
+build on it.
+"""
+
+from geogrid.assign import Assignment, GridIndex
+from geogrid.errors import (
+    ConflictError,
+    GeoGridError,
+    InvalidInputError,
+    NotFoundError,
+)
+from geogrid.registry import Grid, read_grids
+from geogrid.store import Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Assignment",
+    "ConflictError",
+    "GeoGridError",
+    "Grid",
+    "GridIndex",
+    "InvalidInputError",
+    "NotFoundError",
+    "Store",
+    "read_grids",
+    "__version__",
+]

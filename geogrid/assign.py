@@ -1,0 +1,189 @@
+"""Assignment of points to grids: the rule of DESIGN.md, over one generation.
+
+The rule, for a WGS-84 point:
+
+1. The finest regular grid that covers it (interior or boundary): a micro grid,
+   else a three-level grid (else a community or street, where a data set stops
+   there). Among several covering grids of one level — a point on a shared edge
+   or vertex — the **lowest code** wins. Method ``inside``, or ``edge`` when
+   the point lies on the owner's boundary.
+2. The ancestors are taken from the owner's code, so the chain is consistent.
+3. A point that no grid covers goes to the nearest three-level grid within
+   ``tolerance_m`` metres (default 30, GPS error), ties again to the lowest
+   code: method ``nearest``. Micro grids are not searched for it.
+4. Otherwise the method is ``outside`` and only the district is set: the event
+   is kept and routed to the district queue.
+
+Dedicated grids are an overlay reported beside the chain (lowest code wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyproj
+import shapely
+
+from geogrid import codes
+from geogrid.coords import to_wgs84
+from geogrid.engine import NO_OWNER, Engine, STRtreeEngine
+from geogrid.registry import Grid
+
+__all__ = ["Assignment", "GridIndex", "METHODS", "DEFAULT_TOLERANCE_M", "utm_crs_for"]
+
+METHODS = ("inside", "edge", "nearest", "outside")
+DEFAULT_TOLERANCE_M = 30.0
+_COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
+_PREFIX = {"district": 6, "street": 9, "community": 12, "grid": 15}
+
+EngineFactory = Callable[[list], Engine]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Assignments of many points: one numpy string array per column ('' = none)."""
+
+    district: np.ndarray
+    street: np.ndarray
+    community: np.ndarray
+    grid: np.ndarray
+    micro: np.ndarray
+    dedicated: np.ndarray
+    method: np.ndarray
+    generation: int | None
+
+    def __len__(self) -> int:
+        return len(self.method)
+
+    def row(self, i: int) -> dict:
+        """Point ``i`` as a dict; missing codes are None."""
+        out = {c: (str(getattr(self, c)[i]) or None) for c in _COLUMNS}
+        out["generation"] = self.generation
+        return out
+
+
+def utm_crs_for(lon: float, lat: float) -> pyproj.CRS:
+    """The WGS-84 UTM zone CRS containing lon/lat (EPSG:32649 for Zhengzhou)."""
+    zone = int((lon + 180) // 6) % 60 + 1
+    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+class _Layer:
+    """The grids of one level, sorted by code, with their engine."""
+
+    def __init__(self, grids: list[Grid], engine_factory: EngineFactory) -> None:
+        grids = sorted(grids, key=lambda g: g.code)
+        self.codes = np.array([g.code for g in grids], dtype="U17")
+        self.geometries = np.array([g.geometry for g in grids], dtype=object)
+        self.engine = engine_factory(self.geometries)
+
+
+class GridIndex:
+    """In-memory index of one generation's grids, answering assignments.
+
+    Parameters
+    ----------
+    grids : sequence of Grid
+        The grids of one generation (any levels).
+    generation : int, optional
+        The generation id reported with every assignment.
+    tolerance_m : float
+        How far outside every grid a point may be and still go to the nearest.
+    engine : callable
+        Builds an :class:`~geogrid.engine.Engine` from sorted geometries.
+    """
+
+    def __init__(
+        self,
+        grids: Sequence[Grid],
+        generation: int | None = None,
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
+        engine: EngineFactory = STRtreeEngine,
+    ) -> None:
+        if not (tolerance_m >= 0):
+            raise ValueError(f"tolerance_m must be >= 0 metres, got {tolerance_m!r}")
+        self.generation = generation
+        self.tolerance_m = float(tolerance_m)
+        by_level: dict[str, list[Grid]] = {}
+        for grid in grids:
+            by_level.setdefault(grid.level, []).append(grid)
+        regular = [lv for lv in reversed(codes.REGULAR_LEVELS) if lv in by_level]
+        self.layers = [(lv, _Layer(by_level[lv], engine)) for lv in regular]
+        self.dedicated = _Layer(by_level.get("dedicated", []), engine)
+        self.districts = sorted({g.code[:6] for g in grids})
+        tiling = [lv for lv in regular if lv != "micro"] or regular
+        self._nearest_level = tiling[0] if tiling else None
+        self._metric = None
+        self.count = len(grids)
+
+    def assign(self, x, y, crs: str = "wgs84") -> Assignment:
+        """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""
+        x, y = to_wgs84(np.atleast_1d(x), np.atleast_1d(y), crs)
+        n = len(x)
+        finest = np.full(n, "", dtype="U17")
+        method = np.full(n, "outside", dtype="U8")
+        todo = np.arange(n)
+        for _level, layer in self.layers:
+            if len(todo) == 0:
+                break
+            owner, on_edge = layer.engine.owners(x[todo], y[todo])
+            hit = owner != NO_OWNER
+            finest[todo[hit]] = layer.codes[owner[hit]]
+            method[todo[hit]] = np.where(on_edge[hit], "edge", "inside")
+            todo = todo[~hit]
+        if len(todo) and self.tolerance_m > 0 and self._nearest_level:
+            near = self._nearest(x[todo], y[todo])
+            hit = near != NO_OWNER
+            finest[todo[hit]] = self._layer(self._nearest_level).codes[near[hit]]
+            method[todo[hit]] = "nearest"
+        return self._assemble(x, y, finest, method)
+
+    def locate(self, x: float, y: float, crs: str = "wgs84") -> dict:
+        """Assign one point; a dict of codes (None where none), method and generation."""
+        return self.assign([x], [y], crs).row(0)
+
+    def _layer(self, level: str) -> _Layer:
+        return dict(self.layers)[level]
+
+    def _assemble(self, x, y, finest, method) -> Assignment:
+        columns = {name: finest.astype(f"U{n}") for name, n in _PREFIX.items()}
+        columns["micro"] = np.where(np.char.str_len(finest) == 17, finest, "")
+        columns["district"] = np.where(
+            method == "outside",
+            self.districts[0] if len(self.districts) == 1 else "",
+            columns["district"],
+        ).astype("U6")
+        dedicated = np.full(len(x), "", dtype="U17")
+        if len(self.dedicated.codes):
+            owner, _ = self.dedicated.engine.owners(x, y)
+            hit = owner != NO_OWNER
+            dedicated[hit] = self.dedicated.codes[owner[hit]]
+        return Assignment(dedicated=dedicated, method=method, generation=self.generation, **columns)
+
+    def _nearest(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Lowest-coded nearest tiling grid within the tolerance, metres in UTM."""
+        if self._metric is None:
+            layer = self._layer(self._nearest_level)
+            cx, cy = shapely.get_coordinates(
+                shapely.centroid(shapely.union_all(shapely.envelope(layer.geometries)))
+            )[0]
+            to_metric = pyproj.Transformer.from_crs(4326, utm_crs_for(cx, cy), always_xy=True)
+            geoms = shapely.transform(
+                layer.geometries,
+                lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1])),
+            )
+            self._metric = (to_metric, shapely.STRtree(geoms))
+        to_metric, tree = self._metric
+        mx, my = to_metric.transform(x, y)
+        owner = np.full(len(x), NO_OWNER, dtype="int64")
+        point_idx, geom_idx = tree.query_nearest(
+            shapely.points(mx, my), max_distance=self.tolerance_m, all_matches=True
+        )
+        if len(point_idx):
+            first = np.full(len(x), np.iinfo("int64").max, dtype="int64")
+            np.minimum.at(first, point_idx, geom_idx)
+            hit = first != np.iinfo("int64").max
+            owner[hit] = first[hit]
+        return owner

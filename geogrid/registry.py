@@ -1,0 +1,213 @@
+"""Reading grid boundaries from GeoJSON into validated :class:`Grid` records.
+
+A FeatureCollection (RFC 7946, lon/lat) whose features carry ``code`` and
+``name``; every other property is kept as an attribute. Validation collects
+every problem with its feature index before anything is stored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+from geogrid import codes
+from geogrid.errors import InvalidInputError
+from geogrid.geometry import geometry_from_geojson, geometry_problem
+
+__all__ = ["Grid", "load_json", "read_grids", "grids_from_features", "grid_to_feature"]
+
+_RESERVED = ("code", "name", "level", "parent")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One grid boundary: its code (identity), level, parent, name, geometry, attributes."""
+
+    code: str
+    name: str
+    geometry: BaseGeometry
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def level(self) -> str:
+        return codes.level_of(self.code)
+
+    @property
+    def parent(self) -> str | None:
+        return codes.parent_of(self.code)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def load_json(source: str | bytes | os.PathLike) -> Any:
+    """Parse JSON from bytes, or from a file path (``.gz`` too), naming a syntax error's line."""
+    if not isinstance(source, bytes):
+        path = Path(source)
+        source = path.read_bytes()
+        if path.suffix == ".gz":
+            source = gzip.decompress(source)
+    try:
+        text = source.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(f"file is not UTF-8 text: byte {err.start}") from err
+    if not text.strip():
+        raise InvalidInputError("file is empty; expected a GeoJSON FeatureCollection")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(
+            f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
+        ) from err
+    except ValueError as err:
+        raise InvalidInputError(f"invalid JSON: {err}") from err
+
+
+def read_grids(source: str | bytes | os.PathLike | dict) -> list[Grid]:
+    """Read and validate a GeoJSON FeatureCollection of grids.
+
+    ``source`` is a file path, the file's bytes, or the parsed object.
+
+    Raises :class:`InvalidInputError` listing every problem in ``details``
+    (each with ``index``, ``code`` and ``message``); returns nothing partial.
+    """
+    data = source if isinstance(source, dict) else load_json(source)
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise InvalidInputError(f"expected a GeoJSON FeatureCollection, got {kind!r}")
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise InvalidInputError("FeatureCollection.features must be an array")
+    if not features:
+        raise InvalidInputError("FeatureCollection has no features")
+    return grids_from_features(features)
+
+
+def grids_from_features(features: Iterable[Any]) -> list[Grid]:
+    """Validate features one by one, then across them (duplicates, parents)."""
+    grids: list[Grid] = []
+    index_of: dict[str, int] = {}
+    problems: list[dict] = []
+    for index, feature in enumerate(features):
+        grid, problem = _read_feature(index, feature)
+        if problem:
+            problems.append(problem)
+            continue
+        if grid.code in index_of:
+            problems.append(
+                _problem(
+                    index,
+                    grid.code,
+                    "code",
+                    (f"duplicate code {grid.code!r}: also feature {index_of[grid.code]}"),
+                )
+            )
+            continue
+        index_of[grid.code] = index
+        grids.append(grid)
+    problems.extend(_parent_problems(grids, index_of))
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        first = problems[0]
+        raise InvalidInputError(
+            f"{len(problems)} {noun} in the grids; first: feature {first['index']}: "
+            f"{first['message']}",
+            details=problems,
+        )
+    return grids
+
+
+def _problem(index: int, code: str | None, field_name: str, message: str) -> dict:
+    return {"index": index, "code": code, "field": field_name, "message": message}
+
+
+def _read_feature(index: int, feature: Any) -> tuple[Grid | None, dict | None]:
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        return None, _problem(index, None, "type", "expected a GeoJSON Feature")
+    props = feature.get("properties") or {}
+    if not isinstance(props, dict):
+        return None, _problem(index, None, "properties", "properties must be an object")
+    code = props.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)
+    if code is None or code == "":
+        return None, _problem(index, None, "properties.code", "feature has no 'code'")
+    code = code.strip() if isinstance(code, str) else code
+    try:
+        level = codes.level_of(code)
+    except InvalidInputError as err:
+        return None, _problem(index, None, "properties.code", str(err))
+    name = props.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None, _problem(index, code, "properties.name", "feature has no 'name' (a string)")
+    mismatch = _declared_mismatch(code, level, props)
+    if mismatch:
+        return None, _problem(index, code, *mismatch)
+    try:
+        geom = geometry_from_geojson(feature.get("geometry"))
+    except ValueError as err:
+        return None, _problem(index, code, "geometry", str(err))
+    fault = geometry_problem(geom)
+    if fault:
+        return None, _problem(index, code, "geometry", fault)
+    attributes = {k: v for k, v in props.items() if k not in _RESERVED}
+    return Grid(code=code, name=name.strip(), geometry=geom, attributes=attributes), None
+
+
+def _declared_mismatch(code: str, level: str, props: dict) -> tuple[str, str] | None:
+    declared = props.get("level")
+    if declared is not None and declared != level:
+        return "properties.level", f"level {declared!r} disagrees with code {code!r} ({level})"
+    if "parent" in props and props["parent"] not in (None, ""):
+        parent = str(props["parent"])
+        if parent != codes.parent_of(code):
+            return (
+                "properties.parent",
+                f"parent {parent!r} disagrees with code {code!r} "
+                f"(its parent is {codes.parent_of(code)!r})",
+            )
+    return None
+
+
+def _parent_problems(grids: list[Grid], index_of: dict[str, int]) -> list[dict]:
+    """Every grid's parent must be present, except at the coarsest level in the set."""
+    if not grids:
+        return []
+    top = min(codes.LEVELS.index(g.level) for g in grids if g.level != "dedicated")
+    problems = []
+    for grid in grids:
+        parent = grid.parent
+        if parent is None or parent in index_of:
+            continue
+        if grid.level != "dedicated" and codes.LEVELS.index(grid.level) == top:
+            continue
+        problems.append(
+            _problem(
+                index_of[grid.code],
+                grid.code,
+                "properties.code",
+                (f"parent {parent!r} of {grid.level} {grid.code!r} is missing"),
+            )
+        )
+    return problems
+
+
+def grid_to_feature(grid: Grid, extra: dict | None = None) -> dict:
+    """A GeoJSON Feature for ``grid`` (``extra`` properties added)."""
+    props = {"code": grid.code, "name": grid.name, "level": grid.level, "parent": grid.parent}
+    props.update(grid.attributes)
+    props.update(extra or {})
+    return {
+        "type": "Feature",
+        "id": grid.code,
+        "properties": props,
+        "geometry": grid.geometry.__geo_interface__,
+    }
