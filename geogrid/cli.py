@@ -1,0 +1,242 @@
+"""The ``geogrid`` command line.
+
+Every command validates its input and exits non-zero with a message naming
+the file, the line or the feature. ``assign`` works on files alone, no store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from geogrid import codes
+from geogrid.assign import DEFAULT_TOLERANCE_M, GridIndex
+from geogrid.coords import CRS_NAMES, check_lonlat
+from geogrid.errors import GeoGridError
+from geogrid.registry import grid_to_feature, read_grids
+from geogrid.store import Store, default_url
+
+__all__ = ["main"]
+
+_CRS = click.Choice(CRS_NAMES, case_sensitive=False)
+
+
+class _Group(click.Group):
+    """Turns geogrid errors into a clear message and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GeoGridError as err:
+            click.echo(f"error: {err.message}", err=True)
+            for detail in err.details[:20]:
+                click.echo(f"  {_detail(detail)}", err=True)
+            if len(err.details) > 20:
+                click.echo(f"  … and {len(err.details) - 20} more", err=True)
+            ctx.exit(2)
+
+
+def _detail(detail: dict) -> str:
+    where = f"feature {detail['index']}" if "index" in detail else f"line {detail.get('line')}"
+    code = f" ({detail['code']})" if detail.get("code") else ""
+    return f"{where}{code}: {detail.get('message') or detail.get('error')}"
+
+
+@click.group(cls=_Group)
+@click.option(
+    "--database",
+    envvar="GEOGRID_DATABASE_URL",
+    default=None,
+    help="Store URL (default: instance/geogrid.sqlite; env GEOGRID_DATABASE_URL).",
+)
+@click.pass_context
+def main(ctx: click.Context, database: str | None) -> None:
+    """geogrid: grid registry, event assignment and the command center map."""
+    ctx.obj = {"url": database or default_url()}
+
+
+def _store(ctx: click.Context) -> Store:
+    return Store(ctx.obj["url"])
+
+
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the store's schema."""
+    store = _store(ctx)
+    store.migrate()
+    click.echo(f"store ready: {store.url}")
+
+
+@main.command("import-grids")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", default="cli", show_default=True, help="Who imports (audit).")
+@click.option("--description", default="", help="What this generation is.")
+@click.pass_context
+def import_grids(ctx: click.Context, file: Path, actor: str, description: str) -> None:
+    """Import a GeoJSON FeatureCollection of grids as a new active generation."""
+    grids = read_grids(file)
+    store = _store(ctx)
+    store.migrate()
+    sha = hashlib.sha256(file.read_bytes()).hexdigest()
+    gen = store.import_grids(
+        grids, actor=actor, description=description or file.name, source_sha256=sha
+    )
+    counts = {lv: sum(g.level == lv for g in grids) for lv in codes.LEVELS}
+    shown = ", ".join(f"{n} {lv}" for lv, n in counts.items() if n)
+    click.echo(f"generation {gen} active: {shown}")
+
+
+@main.command()
+@click.argument("lon", type=str)
+@click.argument("lat", type=str)
+@click.option("--crs", type=_CRS, default="wgs84", show_default=True)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TOLERANCE_M,
+    show_default=True,
+    help="Metres outside every grid still taken as nearest.",
+)
+@click.pass_context
+def locate(ctx: click.Context, lon: str, lat: str, crs: str, tolerance: float) -> None:
+    """Print the grid chain of one point as JSON (nothing is stored)."""
+    x, y = check_lonlat(lon, lat)
+    found = _store(ctx).index(tolerance).locate(x, y, crs.lower())
+    click.echo(json.dumps(found, ensure_ascii=False))
+
+
+@main.command()
+@click.option(
+    "--grids",
+    "grids_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--events",
+    "events_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--crs",
+    type=_CRS,
+    default="wgs84",
+    show_default=True,
+    help="Coordinate system of the events' lon/lat columns.",
+)
+@click.option("--lon-col", default="lon", show_default=True)
+@click.option("--lat-col", default="lat", show_default=True)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TOLERANCE_M,
+    show_default=True,
+    help="Metres outside every grid still taken as nearest.",
+)
+def assign(grids_file, events_file, out, crs, lon_col, lat_col, tolerance) -> None:
+    """Assign a CSV of events to the grids of a GeoJSON file (no store needed).
+
+    Exits 1 if some rows were bad: they are listed with their line numbers
+    and written to OUT's .errors.csv beside it.
+    """
+    from tqdm import tqdm
+
+    from geogrid.eventfile import assign_csv
+
+    index = GridIndex(read_grids(grids_file), tolerance_m=tolerance)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="pt", disable=None, file=sys.stderr)
+        bar.update(done)
+
+    result = assign_csv(
+        index,
+        events_file,
+        out,
+        crs=crs.lower(),
+        lon_col=lon_col,
+        lat_col=lat_col,
+        progress=progress,
+    )
+    if bar is not None:
+        bar.close()
+    methods = ", ".join(f"{n} {m}" for m, n in sorted(result.methods.items()))
+    click.echo(f"{result.assigned} rows assigned ({methods or 'none'}) -> {out}")
+    if result.errors:
+        for error in result.errors[:20]:
+            click.echo(f"line {error['line']}: {error['error']}", err=True)
+        click.echo(f"{len(result.errors)} bad rows not assigned -> {result.errors_out}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["geojson"]), default="geojson", show_default=True
+)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def export(ctx: click.Context, fmt: str, out: Path) -> None:
+    """Write the active generation's grids to OUT."""
+    store = _store(ctx)
+    generation = store.active_generation()
+    grids = store.load_grids(generation)
+    collection = {
+        "type": "FeatureCollection",
+        "generation": generation,
+        "features": [grid_to_feature(g) for g in grids],
+    }
+    out.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    click.echo(f"{len(grids)} grids of generation {generation} -> {out}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web app."""
+    from web import create_app
+
+    create_app({"DATABASE_URL": ctx.obj["url"]}).run(host=host, port=port)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int) -> None:
+    """Build the store from the bundled demo district (first run only), then serve."""
+    import geodata
+
+    store = _store(ctx)
+    store.migrate()
+    if store.active_generation() is None:
+        click.echo("building the demo store (first run only)…")
+        ctx.invoke(
+            import_grids,
+            file=geodata.GRIDS,
+            actor="demo",
+            description="bundled demo district (synthetic)",
+        )
+    ctx.invoke(serve, host=host, port=port)
+
+
+@main.command()
+@click.option("--points", default=200_000, show_default=True, type=click.IntRange(1000))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench(points: int, as_json: bool) -> None:
+    """Assignment throughput on the demo district, side by side with geopandas.sjoin."""
+    from geogrid.bench import run
+
+    report = run(points)
+    click.echo(json.dumps(report, indent=1) if as_json else report["text"])

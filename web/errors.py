@@ -1,0 +1,35 @@
+"""JSON errors: ``{"error": {"type", "message", "details"}}`` with the right status."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from geogrid.errors import ConflictError, GeoGridError, InvalidInputError, NotFoundError
+
+
+def error_response(status: int, kind: str, message: str, details: list | None = None):
+    body = {"error": {"type": kind, "message": message, "details": details or []}}
+    return jsonify(body), status
+
+
+def _status(err: GeoGridError) -> int:
+    if isinstance(err, InvalidInputError):
+        return 400
+    if isinstance(err, NotFoundError):
+        return 404
+    if isinstance(err, ConflictError):
+        return 409
+    return 500
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(GeoGridError)
+    def _geogrid(err: GeoGridError):
+        return error_response(_status(err), type(err).__name__, err.message, err.details)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        if not request.path.startswith("/api/"):
+            return err
+        return error_response(err.code or 500, type(err).__name__, err.description or "")

@@ -1,0 +1,70 @@
+"""Query-string parameters, checked up front; each error names its field."""
+
+from __future__ import annotations
+
+import math
+
+from flask import request
+
+from geogrid.errors import InvalidInputError
+
+__all__ = ["bad", "get_int", "get_float", "get_choice", "get_bbox"]
+
+
+def bad(field: str, message: str) -> InvalidInputError:
+    return InvalidInputError(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
+def get_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad(name, f"expected an integer from {low} to {high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise bad(name, f"expected an integer from {low} to {high}, got {value}")
+    return value
+
+
+def get_float(name: str, required: bool = True, default: float | None = None) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        if required:
+            raise bad(name, "is required (a number)")
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise bad(name, f"expected a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise bad(name, f"expected a finite number, got {raw!r}")
+    return value
+
+
+def get_choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in choices:
+        raise bad(name, f"expected one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def get_bbox(name: str = "bbox") -> tuple[float, float, float, float] | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    parts = raw.split(",")
+    expected = "expected min_lon,min_lat,max_lon,max_lat in WGS-84 degrees"
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise bad(name, f"{expected}, got {raw!r}") from None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise bad(name, f"{expected}, got {raw!r}")
+    x0, y0, x1, y1 = values
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise bad(name, f"{expected} with min <= max and in range, got {raw!r}")
+    return x0, y0, x1, y1

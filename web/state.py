@@ -1,0 +1,40 @@
+"""Per-process state: the store and the in-memory index of the active generation.
+
+Each request asks the store for the active generation id (one indexed query);
+the index is rebuilt only when it changed, so a commit made by another worker
+is used from the next request on, without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+
+from geogrid.assign import GridIndex
+from geogrid.store import Store
+
+
+class GridState:
+    """The store and a cached :class:`GridIndex` for its active generation."""
+
+    def __init__(self, store: Store, tolerance_m: float) -> None:
+        self.store = store
+        self.tolerance_m = tolerance_m
+        self._index: GridIndex | None = None
+        self._lock = threading.Lock()
+
+    def index(self) -> GridIndex:
+        """The index of the active generation, rebuilt if the generation changed."""
+        active = self.store.active_generation()
+        index = self._index
+        if index is not None and index.generation == active:
+            return index
+        with self._lock:
+            if self._index is None or self._index.generation != active:
+                self._index = self.store.index(self.tolerance_m)
+            return self._index
+
+
+def state() -> GridState:
+    return current_app.extensions["geogrid"]
