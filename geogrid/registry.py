@@ -96,10 +96,12 @@ def grids_from_features(features: Iterable[Any]) -> list[Grid]:
     grids: list[Grid] = []
     index_of: dict[str, int] = {}
     problems: list[dict] = []
+    named: set[str] = set()  # codes of features refused for another reason
     for index, feature in enumerate(features):
         grid, problem = _read_feature(index, feature)
         if problem:
             problems.append(problem)
+            named.add(problem["code"])
             continue
         if grid.code in index_of:
             problems.append(
@@ -113,7 +115,7 @@ def grids_from_features(features: Iterable[Any]) -> list[Grid]:
             continue
         index_of[grid.code] = index
         grids.append(grid)
-    problems.extend(_parent_problems(grids, index_of))
+    problems.extend(_parent_problems(grids, index_of, named))
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         first = problems[0]
@@ -177,15 +179,18 @@ def _declared_mismatch(code: str, level: str, props: dict) -> tuple[str, str] | 
     return None
 
 
-def _parent_problems(grids: list[Grid], index_of: dict[str, int]) -> list[dict]:
-    """Every grid's parent must be present, except at the coarsest level in the set."""
+def _parent_problems(grids: list[Grid], index_of: dict[str, int], named: set) -> list[dict]:
+    """Every grid's parent must be present, except at the coarsest level in the set.
+
+    A parent refused for another reason is not reported again through its children.
+    """
     if not grids:
         return []
     top = min(codes.LEVELS.index(g.level) for g in grids if g.level != "dedicated")
     problems = []
     for grid in grids:
         parent = grid.parent
-        if parent is None or parent in index_of:
+        if parent is None or parent in index_of or parent in named:
             continue
         if grid.level != "dedicated" and codes.LEVELS.index(grid.level) == top:
             continue
