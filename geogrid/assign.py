@@ -122,13 +122,14 @@ class GridIndex:
         """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""
         x, y = to_wgs84(np.atleast_1d(x), np.atleast_1d(y), crs)
         n = len(x)
+        points = shapely.points(x, y)
         finest = np.full(n, "", dtype="U17")
         method = np.full(n, "outside", dtype="U8")
         todo = np.arange(n)
         for _level, layer in self.layers:
             if len(todo) == 0:
                 break
-            owner, on_edge = layer.engine.owners(x[todo], y[todo])
+            owner, on_edge = layer.engine.owners(x[todo], y[todo], points[todo])
             hit = owner != NO_OWNER
             finest[todo[hit]] = layer.codes[owner[hit]]
             method[todo[hit]] = np.where(on_edge[hit], "edge", "inside")
@@ -138,7 +139,7 @@ class GridIndex:
             hit = near != NO_OWNER
             finest[todo[hit]] = self._layer(self._nearest_level).codes[near[hit]]
             method[todo[hit]] = "nearest"
-        return self._assemble(x, y, finest, method)
+        return self._assemble(x, y, points, finest, method)
 
     def locate(self, x: float, y: float, crs: str = "wgs84") -> dict:
         """Assign one point; a dict of codes (None where none), method and generation."""
@@ -147,7 +148,7 @@ class GridIndex:
     def _layer(self, level: str) -> _Layer:
         return dict(self.layers)[level]
 
-    def _assemble(self, x, y, finest, method) -> Assignment:
+    def _assemble(self, x, y, points, finest, method) -> Assignment:
         columns = {name: finest.astype(f"U{n}") for name, n in _PREFIX.items()}
         columns["micro"] = np.where(np.char.str_len(finest) == 17, finest, "")
         columns["district"] = np.where(
@@ -157,7 +158,7 @@ class GridIndex:
         ).astype("U6")
         dedicated = np.full(len(x), "", dtype="U17")
         if len(self.dedicated.codes):
-            owner, _ = self.dedicated.engine.owners(x, y)
+            owner, _ = self.dedicated.engine.owners(x, y, points)
             hit = owner != NO_OWNER
             dedicated[hit] = self.dedicated.codes[owner[hit]]
         return Assignment(dedicated=dedicated, method=method, generation=self.generation, **columns)

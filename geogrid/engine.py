@@ -24,8 +24,14 @@ NO_OWNER = -1
 class Engine(Protocol):
     """What the assignment needs from a point-in-polygon engine."""
 
-    def owners(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Owner index per point (``NO_OWNER`` if none) and an on-boundary flag."""
+    def owners(
+        self, x: np.ndarray, y: np.ndarray, points: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Owner index per point (``NO_OWNER`` if none) and an on-boundary flag.
+
+        ``points``, if given, are the same points as shapely Points, made once
+        by the caller for engines that use them.
+        """
         ...
 
 
@@ -37,14 +43,15 @@ class STRtreeEngine:
         shapely.prepare(self.geometries)
         self.tree = shapely.STRtree(self.geometries)
 
-    def owners(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = np.asarray(x, dtype="float64")
-        y = np.asarray(y, dtype="float64")
+    def owners(
+        self, x: np.ndarray, y: np.ndarray, points: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         owner = np.full(len(x), NO_OWNER, dtype="int64")
         on_edge = np.zeros(len(x), dtype=bool)
         if len(x) == 0 or len(self.geometries) == 0:
             return owner, on_edge
-        points = shapely.points(x, y)
+        if points is None:
+            points = shapely.points(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
         point_idx, geom_idx = self.tree.query(points, predicate="intersects")
         if len(point_idx) == 0:
             return owner, on_edge
@@ -52,5 +59,6 @@ class STRtreeEngine:
         np.minimum.at(first, point_idx, geom_idx)
         hit = first != np.iinfo("int64").max
         owner[hit] = first[hit]
-        on_edge[hit] = shapely.touches(points[hit], self.geometries[owner[hit]])
+        # the polygon first, so its prepared form answers
+        on_edge[hit] = ~shapely.contains_properly(self.geometries[owner[hit]], points[hit])
         return owner, on_edge

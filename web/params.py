@@ -12,7 +12,9 @@ __all__ = ["bad", "get_int", "get_float", "get_choice", "get_bbox"]
 
 
 def bad(field: str, message: str) -> InvalidInputError:
-    return InvalidInputError(f"{field}: {message}", details=[{"field": field, "message": message}])
+    """An error about one parameter; the message names it once, first."""
+    text = message if message.startswith(f"{field} ") else f"{field}: {message}"
+    return InvalidInputError(text, details=[{"field": field, "message": message}])
 
 
 def get_int(name: str, default: int, low: int, high: int) -> int:
