@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from geogrid import codes
 from geogrid.assign import DEFAULT_TOLERANCE_M, GridIndex
 from geogrid.coords import CRS_NAMES, check_lonlat
 from geogrid.errors import GeoGridError
+from geogrid.eventimport import read_event_rows
 from geogrid.registry import grid_to_feature, read_grids
 from geogrid.store import Store, default_url
 
@@ -177,6 +179,88 @@ def assign(grids_file, events_file, out, crs, lon_col, lat_col, tolerance) -> No
             click.echo(f"line {error['line']}: {error['error']}", err=True)
         click.echo(f"{len(result.errors)} bad rows not assigned -> {result.errors_out}", err=True)
         sys.exit(1)
+
+
+@main.command("import-events")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", type=_CRS, default=None, help="CRS of rows that do not say (default wgs84).")
+@click.option("--actor", default="cli", show_default=True, help="Who reports (audit, keys).")
+@click.pass_context
+def import_events(ctx: click.Context, file: Path, crs: str | None, actor: str) -> None:
+    """Store events from a CSV or GeoJSON file, assigned on intake (re-runs store nothing twice).
+
+    Exits 1 if some rows were bad; they are listed with their line or feature index.
+    """
+    from tqdm import tqdm
+
+    from geogrid.categories import load_categories
+    from geogrid.intake import Intake
+
+    store = _store(ctx)
+    store.migrate()
+    intake = Intake(store, load_categories())
+    index = store.index()
+    rows = list(read_event_rows(file, crs.lower() if crs else None))
+    counts = {"created": 0, "existing": 0, "invalid": 0}
+    bad = []
+    now = datetime.now(UTC)
+    with tqdm(total=len(rows), unit="event", disable=None, file=sys.stderr) as bar:
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start : start + 5000]
+            items = [item for _, item in chunk]
+            results = intake.submit(items, actor, index, now, describe=False)
+            for (where, _), result in zip(chunk, results, strict=True):
+                counts[result.outcome] += 1
+                if result.error:
+                    bad.append(f"{where}: {result.error['message']}")
+            bar.update(len(chunk))
+    click.echo(
+        f"{counts['created']} events stored, {counts['existing']} already there, "
+        f"{counts['invalid']} bad (generation {index.generation})"
+    )
+    for line in bad[:20]:
+        click.echo(line, err=True)
+    if bad:
+        sys.exit(1)
+
+
+@main.group()
+def user() -> None:
+    """Users and API tokens."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice(["reporter", "viewer", "operator", "admin"]), required=True
+)
+@click.option("--scope", default=None, help="District or street code (default: everywhere).")
+@click.option("--password", is_flag=True, help="Ask for a password (for the web pages).")
+@click.pass_context
+def user_add(
+    ctx: click.Context, username: str, role: str, scope: str | None, password: bool
+) -> None:
+    """Add a user."""
+    from geogrid.auth import create_user
+
+    secret = None
+    if password:
+        secret = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    store = _store(ctx)
+    store.migrate()
+    created = create_user(store, username, role, scope, secret)
+    click.echo(f"user {created.username}: {created.role}, scope {created.scope or 'all'}")
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for.")
+@click.pass_context
+def user_token(ctx: click.Context, username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it (only its hash is kept)."""
+    from geogrid.auth import create_token
+
+    click.echo(create_token(_store(ctx), username, name))
 
 
 @main.command()

@@ -18,6 +18,8 @@ True
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from geogrid.errors import InvalidCoordinatesError, InvalidCRSError
@@ -31,6 +33,7 @@ __all__ = [
     "gcj02_to_wgs84",
     "gcj02_to_bd09",
     "bd09_to_gcj02",
+    "lonlat_problem",
     "lonlat_problems",
     "check_lonlat",
 ]
@@ -147,6 +150,17 @@ def from_wgs84(x, y, crs: str = "wgs84"):
     return _as_arrays(x, y)
 
 
+def lonlat_problem(x: float, y: float) -> str | None:
+    """None if one lon/lat pair is usable, else why not (see :func:`lonlat_problems`)."""
+    x0, y0, x1, y1 = _CHINA
+    finite = math.isfinite(x) and math.isfinite(y)
+    if finite and abs(x) <= 180 and abs(y) <= 90:
+        swapped = not (x0 <= x <= x1 and y0 <= y <= y1) and (x0 <= y <= x1 and y0 <= x <= y1)
+        if not swapped:
+            return None
+    return _describe(float(x), float(y))
+
+
 def lonlat_problems(x, y) -> list[str | None]:
     """For each lon/lat pair, None if it is usable, else why not.
 
@@ -186,7 +200,7 @@ def check_lonlat(x: float, y: float) -> tuple[float, float]:
         raise InvalidCoordinatesError(
             f"lon and lat must be numbers, got lon={x!r}, lat={y!r}"
         ) from err
-    problem = lonlat_problems(fx, fy)[0]
+    problem = lonlat_problem(fx, fy)
     if problem:
         raise InvalidCoordinatesError(problem)
     return fx, fy

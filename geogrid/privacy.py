@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["mask_phone", "mask_attributes", "is_personal_key"]
+__all__ = ["mask_phone", "mask_name", "mask_attributes", "is_personal_key"]
 
 _PERSONAL = re.compile(r"phone|mobile|tel|电话|手机", re.IGNORECASE)
 
@@ -37,3 +37,8 @@ def mask_attributes(attributes: dict) -> dict:
         k: (mask_phone(v) if is_personal_key(k) and v not in (None, "") else v)
         for k, v in attributes.items()
     }
+
+
+def mask_name(value: str) -> str:
+    """Keep the first character of a name: ``王**``."""
+    return value[:1] + "*" * max(1, len(value) - 1)

@@ -46,11 +46,18 @@ def _now() -> datetime:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" hook below emit BEGIN, so writes can say IMMEDIATE.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    write = conn.get_execution_options().get("geogrid_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class Store:
@@ -64,6 +71,16 @@ class Store:
         self.engine = sa.create_engine(self.url)
         if parsed.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
+        self._writer = self.engine.execution_options(geogrid_write=True)
+
+    def write(self):
+        """A write transaction (``with store.write() as conn``): all or nothing.
+
+        On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so two
+        writers queue instead of failing when a read turns into a write.
+        """
+        return self._writer.begin()
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
@@ -91,7 +108,7 @@ class Store:
 
     def activate(self, generation: int, actor: str = "system") -> None:
         """Make ``generation`` the active one (a rollback re-activates an earlier one)."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             self._activate(conn, generation, actor)
 
     def _activate(self, conn: sa.Connection, generation: int, actor: str) -> None:
@@ -132,7 +149,7 @@ class Store:
         counts = {level: 0 for level in codes.LEVELS}
         for grid in new_grids:
             counts[grid.level] += 1
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             active = conn.scalar(sa.select(generations.c.id).where(generations.c.active))
             latest = conn.scalar(sa.select(sa.func.max(generations.c.id)))
             gen = conn.execute(

@@ -8,7 +8,7 @@ from flask import request
 
 from geogrid.errors import InvalidInputError
 
-__all__ = ["bad", "get_int", "get_float", "get_choice", "get_bbox"]
+__all__ = ["bad", "get_int", "get_float", "get_choice", "get_bbox", "get_time"]
 
 
 def bad(field: str, message: str) -> InvalidInputError:
@@ -70,3 +70,21 @@ def get_bbox(name: str = "bbox") -> tuple[float, float, float, float] | None:
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
         raise bad(name, f"{expected} with min <= max and in range, got {raw!r}")
     return x0, y0, x1, y1
+
+
+def get_time(name: str):
+    """An ISO 8601 time with a zone, as an aware datetime, or None."""
+    from datetime import datetime
+
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise bad(
+            name, f"expected ISO 8601 with a zone, e.g. 2026-07-01T00:00:00+08:00, got {raw!r}"
+        ) from None
+    if value.tzinfo is None:
+        raise bad(name, f"needs a time zone (e.g. +08:00), got {raw!r}")
+    return value

@@ -12,15 +12,26 @@ import threading
 from flask import current_app
 
 from geogrid.assign import GridIndex
+from geogrid.categories import Category
+from geogrid.duplicates import DuplicateFinder
+from geogrid.intake import Intake
 from geogrid.store import Store
 
 
 class GridState:
-    """The store and a cached :class:`GridIndex` for its active generation."""
+    """The store, the categories, intake, and a cached :class:`GridIndex`."""
 
-    def __init__(self, store: Store, tolerance_m: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tolerance_m: float,
+        categories: dict[str, Category],
+        finder: DuplicateFinder,
+    ) -> None:
         self.store = store
         self.tolerance_m = tolerance_m
+        self.categories = categories
+        self.intake = Intake(store, categories, finder)
         self._index: GridIndex | None = None
         self._lock = threading.Lock()
 
