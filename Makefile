@@ -36,6 +36,7 @@ lint: $(TSTAMP)
 ## make bench: assignment throughput against geopandas.sjoin, printed side by side
 bench: $(STAMP)
 	$(BIN)/geogrid bench
+	$(BIN)/geogrid bench-intake
 
 serve: $(STAMP)
 	$(BIN)/geogrid serve

@@ -312,6 +312,8 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
             actor="demo",
             description="bundled demo district (synthetic)",
         )
+        click.echo("loading the demo events (100,000; about half a minute)…")
+        ctx.invoke(import_events, file=geodata.EVENTS, crs=None, actor="demo")
     ctx.invoke(serve, host=host, port=port)
 
 
@@ -324,3 +326,22 @@ def bench(points: int, as_json: bool) -> None:
 
     report = run(points)
     click.echo(json.dumps(report, indent=1) if as_json else report["text"])
+
+
+@main.command("bench-intake")
+@click.option("--url", default=None, help="A running server (default: start one on loopback).")
+@click.option("--token", default=None, help="A reporter token for --url.")
+@click.option("--singles", default=500, show_default=True, type=click.IntRange(10))
+@click.option("--batches", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 10_000))
+def bench_intake(url, token, singles, batches, batch_size) -> None:
+    """Intake latency (p50/p99) and batch throughput against a running server."""
+    from geogrid.benchintake import run_intake
+
+    r = run_intake(singles, batches, batch_size, url, token)
+    click.echo(json.dumps(r))
+    click.echo(
+        f"single event: p50 {r['single_p50_ms']} ms, p99 {r['single_p99_ms']} ms "
+        f"({r['singles']} posts); batch of {r['batch_size']}: median {r['batch_median_s']} s "
+        f"= {r['batch_events_per_s']:,} events/s"
+    )

@@ -161,3 +161,42 @@ def test_locate_refuses_bad_input(runner, args, message):
     runner.invoke(main, ["init"])
     result = runner.invoke(main, args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_import_events_assigns_and_is_idempotent(runner, tmp_path, small_geojson):
+    runner.invoke(main, ["import-grids", str(small_geojson)])
+    events = _csv(
+        tmp_path / "ev.csv",
+        [
+            ["1", "113.507", "34.707", "noise"],
+            ["2", "113.3", "34.707", "sanitation"],
+            ["3", "113.507", "34.707", "ufo"],
+        ],
+    )
+    result = runner.invoke(main, ["import-events", str(events)])
+    assert result.exit_code == 1
+    assert "2 events stored, 0 already there, 1 bad (generation 1)" in result.stdout
+    assert "line 4: category: expected one of noise" in result.stderr
+    again = runner.invoke(main, ["import-events", str(events)])
+    assert "0 events stored, 2 already there, 1 bad" in again.stdout
+
+
+def test_users_and_tokens(runner, store_url):
+    from geogrid.auth import user_for_token
+    from geogrid.store import Store
+
+    result = runner.invoke(
+        main, ["user", "add", "wang", "--role", "operator", "--scope", "410102001"]
+    )
+    assert result.exit_code == 0 and "user wang: operator, scope 410102001" in result.stdout
+    token = runner.invoke(main, ["user", "token", "wang"]).stdout.strip()
+    assert user_for_token(Store(store_url), token).scope == "410102001"
+    bad = runner.invoke(
+        main, ["user", "add", "li", "--role", "operator", "--scope", "410102001001"]
+    )
+    assert bad.exit_code == 2
+    assert "scope must be a district or street code, got '410102001001'" in bad.stderr
+    assert (
+        "user 'wang' exists already"
+        in runner.invoke(main, ["user", "add", "wang", "--role", "viewer"]).stderr
+    )

@@ -1,0 +1,5 @@
+"""``python -m geogrid`` is the ``geogrid`` command."""
+
+from geogrid.cli import main
+
+main()
