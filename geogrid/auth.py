@@ -27,6 +27,7 @@ __all__ = [
     "create_token",
     "user_for_token",
     "user_for_password",
+    "user_by_id",
     "CAN",
 ]
 
@@ -127,6 +128,13 @@ def user_for_token(store: Store, token: str) -> User | None:
                 users.c.active,
             )
         ).first()
+    return None if row is None else _user(row)
+
+
+def user_by_id(store: Store, user_id: int) -> User | None:
+    """The active user with ``user_id`` (a web session's), or None."""
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.id == user_id, users.c.active)).first()
     return None if row is None else _user(row)
 
 

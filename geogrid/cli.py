@@ -312,6 +312,7 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
             actor="demo",
             description="bundled demo district (synthetic)",
         )
+        ctx.invoke(import_stations_cmd, file=geodata.STATIONS)
         click.echo("loading the demo events (100,000; about half a minute)…")
         ctx.invoke(import_events, file=geodata.EVENTS, crs=None, actor="demo")
     ctx.invoke(serve, host=host, port=port)
@@ -345,3 +346,32 @@ def bench_intake(url, token, singles, batches, batch_size) -> None:
         f"({r['singles']} posts); batch of {r['batch_size']}: median {r['batch_median_s']} s "
         f"= {r['batch_events_per_s']:,} events/s"
     )
+
+
+@main.command("import-stations")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_stations_cmd(ctx: click.Context, file: Path) -> None:
+    """Replace the stations of the kinds in FILE (GeoJSON points or CSV with lon/lat)."""
+    from geogrid.stations import import_stations, read_stations
+
+    found = read_stations(file)
+    store = _store(ctx)
+    store.migrate()
+    click.echo(f"{import_stations(store, found)} stations imported")
+
+
+@main.command("map")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def map_cmd(ctx: click.Context, out: Path, lang: str) -> None:
+    """Write the command center map of the active generation as one standalone HTML file."""
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": ctx.obj["url"], "STANDALONE": True})
+    with app.test_request_context(f"/?lang={lang}"):
+        from web.mapview import standalone_map
+
+        out.write_text(standalone_map(), encoding="utf-8")
+    click.echo(f"map written to {out} ({out.stat().st_size:,} bytes)")

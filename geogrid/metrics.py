@@ -58,20 +58,19 @@ def _frame(conn: sa.Connection, code: str | None) -> pd.DataFrame:
     )
     if code:
         query = query.where(events.c[codes.level_of(code)] == code)
-    frame = pd.DataFrame(
-        conn.execute(query).all(),
-        columns=[
-            "id",
-            "category",
-            "status",
-            "street",
-            "community",
-            "grid",
-            "reported_at",
-            "closed_at",
-            "close_due_at",
-        ],
-    )
+    columns = [
+        "id",
+        "category",
+        "status",
+        "street",
+        "community",
+        "grid",
+        "reported_at",
+        "closed_at",
+        "close_due_at",
+    ]
+    # plain tuples: pandas is slow at probing SQLAlchemy rows for attributes
+    frame = pd.DataFrame.from_records([tuple(r) for r in conn.execute(query)], columns=columns)
     for column in ("reported_at", "closed_at", "close_due_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
@@ -96,8 +95,11 @@ def stats(
     code: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    breakdown: bool = True,
 ) -> dict:
     """Counts by status and category (reported in the period) and closure metrics.
+
+    With ``breakdown`` the same per street, community and grid.
 
     The period is [start, end); open-ended sides reach the first report and ``now``.
     """
@@ -116,7 +118,7 @@ def stats(
         },
         **_closure(frame, start, end),
     }
-    for level in _LEVELS:
+    for level in _LEVELS if breakdown else ():
         rows = []
         for unit, part in frame.dropna(subset=[level]).groupby(level, sort=True):
             rows.append(

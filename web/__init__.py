@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from geogrid.assign import DEFAULT_TOLERANCE_M
 from geogrid.categories import load_categories
@@ -26,6 +28,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         DUPLICATE_RADIUS_M=DEFAULT_RADIUS_M,
         DUPLICATE_WINDOW_H=DEFAULT_WINDOW_H,
         CLOCK=lambda: datetime.now(UTC),
+        SECRET_KEY=None,
+        MAP_TILES="none",
+        TIANDITU_KEY=None,
+        WALK_M=500.0,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,
     )
@@ -35,12 +43,14 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["DATABASE_URL"] = os.environ[URL_ENV]
     else:
         app.config.from_mapping(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = os.environ.get("GEOGRID_SECRET_KEY") or _secret(app)
     if not app.config["DATABASE_URL"]:
         path = Path(app.instance_path) / "geogrid.sqlite"
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
     app.json.ensure_ascii = False
 
-    from web import api, api_events, errors, pages
+    from web import api, api_events, api_stations, errors, mapview, pages
     from web.state import GridState
 
     store = Store(app.config["DATABASE_URL"])
@@ -53,6 +63,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_events.bp)
+    app.register_blueprint(api_stations.bp)
+    app.register_blueprint(mapview.bp)
+    csrf = CSRFProtect(app)
+    for blueprint in (api.bp, api_events.bp, api_stations.bp, mapview.bp):
+        csrf.exempt(blueprint)  # bearer tokens, or reads only: see web.auth
 
     @app.after_request
     def _headers(response):
@@ -61,3 +76,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     return app
+
+
+def _secret(app: Flask) -> str:
+    """A per-installation secret kept in the instance folder (created once, mode 0600)."""
+    if app.config.get("TESTING"):
+        return secrets.token_hex(32)
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 
-from flask import g, request
+from flask import g, request, session
 
-from geogrid.auth import User, user_for_token
+from geogrid.auth import User, user_by_id, user_for_token
 from web.errors import error_response
 from web.state import state
 
@@ -19,16 +19,31 @@ _VERB = {
 
 
 def current_user() -> User | None:
-    """The user of this request's bearer token, if any (looked up once per request)."""
+    """The user of this request (looked up once per request).
+
+    A bearer token always counts; a logged-in session only for reading (GET/HEAD)
+    and for the site's own CSRF-protected forms, so no cross-site request can make
+    the API write with a browser's cookie.
+    """
     if "user" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        g.user = (
-            user_for_token(state().store, token.strip())
-            if (scheme.lower() == "bearer" and token.strip())
-            else None
-        )
+        g.user = _from_token() or _from_session()
     return g.user
+
+
+def _from_token() -> User | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return user_for_token(state().store, token.strip())
+
+
+def _from_session() -> User | None:
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    if request.method not in ("GET", "HEAD") and request.blueprint != "pages":
+        return None
+    return user_by_id(state().store, user_id)
 
 
 def unauthorized():

@@ -6,7 +6,7 @@ from geogrid.registry import read_grids
 
 
 def test_index_lists_streets_with_their_grid_counts(client):
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/streets").get_data(as_text=True)
     assert "林山寨街道" in page and "410102002" in page
     assert '<td class="n">3</td>' in page  # grids of street 001
 
@@ -19,7 +19,7 @@ def test_names_are_escaped(store, client):
             )
         )
     )
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/streets").get_data(as_text=True)
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
 

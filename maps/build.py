@@ -1,0 +1,162 @@
+"""The command center map: every layer, local assets, configurable base tiles.
+
+The caller prepares the data (see :mod:`geogrid.mapdata`): coarse levels and
+aggregates embedded, fine levels fetched by bounding box when zoomed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import folium
+from folium.plugins import HeatMap
+
+from maps.assets import helper_element, inline_assets, use_local_assets
+from maps.layers import DataLayer, LazyEventsLayer, LazyGridLayer, ReadySignal
+from maps.text import labels
+
+__all__ = ["MapSpec", "build_map", "standalone_html", "TILES"]
+
+TILES = ("none", "osm", "tianditu", "amap")
+_TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+    "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
+)
+_HOT = {"hot99": "#b2182b", "hot95": "#ef8a62", "cold95": "#67a9cf", "cold99": "#2166ac"}
+
+
+@dataclass
+class MapSpec:
+    """What goes on the map; coordinates already in the tiles' CRS (GCJ-02 for Amap)."""
+
+    bounds: tuple[float, float, float, float]
+    lang: str = "zh"
+    tiles: str = "none"
+    tianditu_key: str | None = None
+    asset_base: str = "/static/vendor"
+    streets: dict | None = None
+    communities: dict | None = None
+    dedicated: dict | None = None
+    hot: dict | None = None
+    uncovered: dict | None = None
+    grids: dict | None = None  # embedded (standalone); else fetched from grids_url
+    grid_events: list = field(default_factory=list)
+    heat: list = field(default_factory=list)
+    stations: list = field(default_factory=list)
+    walk_m: float = 500.0
+    grids_url: str | None = None
+    events_url: str | None = None
+    query: str = ""
+    categories: dict = field(default_factory=dict)
+
+
+def _tiles(m: folium.Map, spec: MapSpec) -> None:
+    if spec.tiles == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
+    elif spec.tiles == "tianditu":
+        for layer in ("vec", "cva"):
+            folium.TileLayer(
+                _TIANDITU.replace("{layer}", layer) + (spec.tianditu_key or ""),
+                attr="天地图",
+                subdomains="01234567",
+                name=layer,
+                control=False,
+            ).add_to(m)
+    elif spec.tiles == "amap":
+        folium.TileLayer(
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1"
+            "&scale=1&style=8&x={x}&y={y}&z={z}",
+            attr="高德地图",
+            subdomains="1234",
+            name="amap",
+            control=False,
+        ).add_to(m)
+    elif spec.tiles != "none":
+        raise ValueError(f"tiles must be one of {', '.join(TILES)}, got {spec.tiles!r}")
+
+
+def _style(color: str, weight: float, fill: float = 0.0, **extra) -> dict:
+    return {"color": color, "weight": weight, "fillOpacity": fill, "fillColor": color, **extra}
+
+
+def build_map(spec: MapSpec) -> folium.Map:
+    """A folium map of ``spec``; nothing on it loads from outside ``spec.asset_base``."""
+    words = labels(spec.lang, spec.categories)
+    x0, y0, x1, y1 = spec.bounds
+    m = folium.Map(
+        location=[(y0 + y1) / 2, (x0 + x1) / 2],
+        zoom_start=12,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
+    )
+    use_local_assets(m, spec.asset_base, "leaflet")
+    m.get_root().header.add_child(helper_element(), name="geogrid_helper")
+    _tiles(m, spec)
+    tip = {"labels": words}
+
+    def polygons(data, key, style, show=True, **opts):
+        if data is not None:
+            DataLayer(
+                "polygons", data, {**tip, "style": style, **opts}, words[key], show=show
+            ).add_to(m)
+
+    polygons(spec.streets, "layer_streets", _style("#333333", 2.5))
+    polygons(spec.communities, "layer_communities", _style("#555555", 1.5, dashArray="4"))
+    if spec.grids is not None:
+        polygons(spec.grids, "layer_grids", _style("#888888", 0.8))
+    elif spec.grids_url:
+        for level, key, min_zoom, style in (
+            ("grid", "layer_grids", 14, _style("#888888", 0.8)),
+            ("micro", "layer_micro", 16, _style("#41ab5d", 0.6, 0.08)),
+        ):
+            LazyGridLayer(
+                {
+                    **tip,
+                    "url": spec.grids_url,
+                    "level": level,
+                    "minZoom": min_zoom,
+                    "query": spec.query,
+                    "style": style,
+                    "uncoveredStyle": {"fillColor": "#fdae61", "fillOpacity": 0.35},
+                },
+                words[key],
+            ).add_to(m)
+    polygons(spec.dedicated, "layer_dedicated", _style("#7b3294", 2, 0.15))
+    polygons(spec.uncovered, "layer_uncovered", _style("#fdae61", 0.5, 0.3), show=False)
+    polygons(
+        spec.hot, "layer_hot", _style("#999999", 0.5, 0.55), classKey="gi_class", classColors=_HOT
+    )
+    heat = HeatMap(
+        spec.heat,
+        name=words["layer_heat"],
+        radius=14,
+        blur=18,
+        min_opacity=0.3,
+        max_zoom=16,
+        show=False,
+    )
+    use_local_assets(heat, spec.asset_base, "leaflet.heat")
+    heat.add_to(m)
+    DataLayer("gridEvents", spec.grid_events, tip, words["layer_grid_events"]).add_to(m)
+    if spec.events_url:
+        events = LazyEventsLayer(
+            {**tip, "url": spec.events_url, "minZoom": 16, "query": spec.query},
+            words["layer_events"],
+        )
+        use_local_assets(events, spec.asset_base, "leaflet.markercluster")
+        events.add_to(m)
+    DataLayer(
+        "stations", spec.stations, {**tip, "walk_m": spec.walk_m}, words["layer_stations"]
+    ).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[y0, x0], [y1, x1]])
+    ReadySignal().add_to(m)
+    return m
+
+
+def standalone_html(m: folium.Map, asset_base: str, vendor_dir: Path) -> str:
+    """The whole map as one HTML file with its assets inlined (no server, no internet)."""
+    return inline_assets(m.get_root().render(), asset_base, vendor_dir)

@@ -1,0 +1,190 @@
+/* geogrid map helpers. Every user-supplied string reaches the page through
+ * textContent, never as HTML: tooltips and popups are built as DOM nodes. */
+(function () {
+  "use strict";
+  var pending = 0;
+  var loaded = false;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function table(title, rows) {
+    var box = el("div", "gg-tip");
+    if (title) box.appendChild(el("div", "gg-tip-title", title));
+    var t = el("table");
+    rows.forEach(function (row) {
+      if (row[1] === undefined || row[1] === null || row[1] === "") return;
+      var tr = el("tr");
+      tr.appendChild(el("th", null, row[0]));
+      tr.appendChild(el("td", null, Array.isArray(row[1]) ? row[1].join("、") : row[1]));
+      t.appendChild(tr);
+    });
+    box.appendChild(t);
+    return box;
+  }
+
+  function busy(delta) {
+    pending += delta;
+    if (loaded && pending === 0) document.body.setAttribute("data-ready", "1");
+  }
+
+  function gridTooltip(labels) {
+    return function (feature, layer) {
+      var p = feature.properties;
+      layer.bindTooltip(function () {
+        return table(p.name, [[labels.code, p.code], [labels.leader, p.leader],
+          [labels.phone, p.phone], [labels.households, p.households],
+          [labels.events, p.events], [labels.gi, p.gi_class ? labels[p.gi_class] : null]]);
+      }, {sticky: true});
+    };
+  }
+
+  function polygons(data, opts) {
+    return L.geoJSON(data, {
+      style: function (f) { return styleFor(opts, f.properties); },
+      onEachFeature: gridTooltip(opts.labels)
+    });
+  }
+
+  function styleFor(opts, p) {
+    var s = Object.assign({}, opts.style);
+    if (opts.classColors && p[opts.classKey] && opts.classColors[p[opts.classKey]]) {
+      s.fillColor = opts.classColors[p[opts.classKey]];
+      s.color = s.fillColor;
+    }
+    if (p.uncovered && opts.uncoveredStyle) Object.assign(s, opts.uncoveredStyle);
+    return s;
+  }
+
+  /* A layer of one grid level fetched from the server for the visible area only,
+   * simplified for the zoom, when the map is zoomed in far enough. */
+  function lazyGrids(map, opts) {
+    var layer = polygons(null, opts);
+    var controller = null;
+    function refresh() {
+      if (!map.hasLayer(layer)) return;
+      if (map.getZoom() < opts.minZoom) { layer.clearLayers(); return; }
+      if (controller) controller.abort();
+      controller = new AbortController();
+      var b = map.getBounds();
+      var q = opts.url + (opts.url.indexOf("?") < 0 ? "?" : "&") + "level=" + opts.level +
+        "&zoom=" + map.getZoom() + "&bbox=" + [b.getWest(), b.getSouth(), b.getEast(),
+        b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",") + opts.query;
+      busy(1);
+      fetch(q, {signal: controller.signal, credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (data) { layer.clearLayers(); layer.addData(data); })
+        .catch(function (e) { if (e.name !== "AbortError") console.warn("geogrid:", e.message); })
+        .finally(function () { busy(-1); });
+    }
+    map.on("moveend", refresh);
+    layer.on("add", refresh);
+    return layer;
+  }
+
+  var STATUS_COLORS = {reported: "#e6550d", accepted: "#fd8d3c", dispatched: "#6baed6",
+    handling: "#3182bd", resolved: "#31a354", closed: "#969696", rejected: "#bdbdbd",
+    merged: "#bdbdbd"};
+
+  /* Open events aggregated per grid by the server: one circle per grid, sized by the
+   * count, coloured by the commonest status, a red ring where any is overdue. */
+  function gridEvents(rows, opts) {
+    var group = L.featureGroup();
+    rows.forEach(function (r) {
+      var m = L.circleMarker([r.lat, r.lon], {
+        radius: Math.min(22, 4 + Math.sqrt(r.open) * 1.6),
+        color: r.overdue ? "#d7191c" : "#555", weight: r.overdue ? 3 : 1,
+        fillColor: STATUS_COLORS[r.status] || "#999", fillOpacity: 0.75
+      });
+      m.bindTooltip(function () {
+        var rows2 = [[opts.labels.grid, r.grid], [opts.labels.open, r.open],
+          [opts.labels.overdue, r.overdue]];
+        Object.keys(r.by_status).forEach(function (k) {
+          rows2.push([opts.labels[k] || k, r.by_status[k]]);
+        });
+        return table(null, rows2);
+      });
+      group.addLayer(m);
+    });
+    return group;
+  }
+
+  /* Individual open events near the centre of attention, clustered client-side. */
+  function lazyEvents(map, opts) {
+    var cluster = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 40});
+    var controller = null;
+    function refresh() {
+      if (!map.hasLayer(cluster)) return;
+      if (map.getZoom() < opts.minZoom) { cluster.clearLayers(); return; }
+      if (controller) controller.abort();
+      controller = new AbortController();
+      var b = map.getBounds();
+      var q = opts.url + "?bbox=" + [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+        .map(function (v) { return v.toFixed(6); }).join(",") + opts.query;
+      busy(1);
+      fetch(q, {signal: controller.signal, credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          cluster.clearLayers();
+          cluster.addLayers(data.events.map(function (e) {
+            var m = L.circleMarker([e.lat, e.lon], {radius: 6, weight: e.overdue ? 3 : 1,
+              color: e.overdue ? "#d7191c" : "#333", fillColor: STATUS_COLORS[e.status],
+              fillOpacity: 0.9});
+            m.bindPopup(function () {
+              return table("#" + e.id + " " + (opts.labels[e.category] || e.category), [
+                [opts.labels.status, opts.labels[e.status] || e.status],
+                [opts.labels.reported_at, e.reported_at], [opts.labels.grid, e.grid],
+                [opts.labels.description, e.description],
+                [opts.labels.overdue, e.overdue ? opts.labels.yes : null]]);
+            });
+            return m;
+          }));
+        })
+        .catch(function (e) { if (e.name !== "AbortError") console.warn("geogrid:", e.message); })
+        .finally(function () { busy(-1); });
+    }
+    map.on("moveend", refresh);
+    cluster.on("add", refresh);
+    return cluster;
+  }
+
+  function stations(rows, opts) {
+    var group = L.featureGroup();
+    rows.forEach(function (s) {
+      L.circle([s.lat, s.lon], {radius: opts.walk_m, color: "#2b8cbe", weight: 1,
+        fillOpacity: 0.06, interactive: false}).addTo(group);
+      var icon = L.divIcon({className: "gg-station", html: "", iconSize: [18, 18]});
+      var m = L.marker([s.lat, s.lon], {icon: icon, title: s.name});
+      m.bindPopup(function () {
+        return table(s.name, [[opts.labels.address, s.address], [opts.labels.hours, s.hours],
+          [opts.labels.season, s.season], [opts.labels.capacity, s.capacity],
+          [opts.labels.amenities, s.amenities], [opts.labels.contact, s.contact]]);
+      });
+      m.addTo(group);
+    });
+    return group;
+  }
+
+  function zoomLinks(map) {
+    document.querySelectorAll("[data-zoom-bounds]").forEach(function (a) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        var b = JSON.parse(a.getAttribute("data-zoom-bounds"));
+        map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+      });
+    });
+  }
+
+  function done(map) {
+    zoomLinks(map);
+    loaded = true;
+    busy(0);
+  }
+
+  window.geogrid = {polygons: polygons, lazyGrids: lazyGrids, gridEvents: gridEvents,
+    lazyEvents: lazyEvents, stations: stations, done: done, table: table};
+})();

@@ -1,0 +1,69 @@
+"""Service stations: list, nearest, and import (admins)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, jsonify, request
+
+from geogrid.coords import CRS_NAMES, check_lonlat, to_wgs84
+from geogrid.errors import InvalidInputError
+from geogrid.stations import KINDS, import_stations, load_stations, nearest_station, read_stations
+from web.auth import require
+from web.params import bad, get_choice, get_float
+from web.state import state
+
+bp = Blueprint("stations", __name__, url_prefix="/api/v1")
+
+
+def _feature(station, distance_m: float | None = None) -> dict:
+    props = {k: v for k, v in station.as_dict().items() if k not in ("lon", "lat")}
+    if distance_m is not None:
+        props["distance_m"] = round(distance_m, 1)
+    return {
+        "type": "Feature",
+        "id": station.id,
+        "properties": props,
+        "geometry": {"type": "Point", "coordinates": [station.lon, station.lat]},
+    }
+
+
+@bp.get("/stations")
+def stations():
+    """Every station (``kind=cooling|daycare|grid_home`` to choose) as GeoJSON."""
+    kind = get_choice("kind", KINDS)
+    found = load_stations(state().store, kind)
+    return jsonify({"type": "FeatureCollection", "features": [_feature(s) for s in found]})
+
+
+@bp.get("/stations/nearest")
+def nearest():
+    """The nearest station to a point, with its walking-free geodesic distance in metres."""
+    lon, lat = get_float("lon"), get_float("lat")
+    crs = get_choice("crs", CRS_NAMES, "wgs84")
+    kind = get_choice("kind", KINDS, "cooling")
+    try:
+        x, y = check_lonlat(lon, lat)
+    except InvalidInputError as err:
+        raise bad("lon,lat", str(err)) from None
+    wx, wy = to_wgs84(x, y, crs)
+    station, metres = nearest_station(load_stations(state().store, kind), float(wx), float(wy))
+    return jsonify(_feature(station, metres))
+
+
+@bp.post("/stations")
+@require("admin")
+def upload():
+    """Replace the stations of the kinds in an uploaded GeoJSON or CSV file (``file``)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise bad("file", "is required: a GeoJSON or CSV file of stations")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".geojson", ".json", ".csv"):
+        raise bad("file", f"expected a .geojson or .csv file, got {upload.filename!r}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"stations{suffix}"
+        upload.save(path)
+        found = read_stations(path)
+    return jsonify({"imported": import_stations(state().store, found)}), 201
