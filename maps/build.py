@@ -90,6 +90,11 @@ def build_map(spec: MapSpec) -> folium.Map:
         zoom_start=12,
         tiles=None,
         prefer_canvas=True,
+        # map options, not tile options: Leaflet.markercluster needs a maxZoom with no tiles
+        min_zoom=8,
+        max_zoom=19,
+        maxZoom=19,
+        minZoom=8,
         control_scale=True,
     )
     use_local_assets(m, spec.asset_base, "leaflet")

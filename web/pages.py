@@ -44,6 +44,11 @@ def login():
     )
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    return "", 204
+
+
 @bp.get("/logout")
 def logout():
     session.clear()
