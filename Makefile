@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench serve clean
+.PHONY: demo test lint bench serve clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,18 @@ $(TSTAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/geogrid demo --host 127.0.0.1 --port 5000
 
+# Browser tests drive Debian's Chromium; CJK fonts make the screenshots legible.
+BROWSER_PKGS := chromium chromium-driver fonts-wqy-microhei
+
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+	    || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
+	  echo "installing $(BROWSER_PKGS) from Debian"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS); \
+	fi
+
 ## make test: the whole suite, with lint
-test: $(TSTAMP)
+test: $(TSTAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -34,9 +44,10 @@ lint: $(TSTAMP)
 	$(BIN)/ruff format --check .
 
 ## make bench: assignment throughput against geopandas.sjoin, printed side by side
-bench: $(STAMP)
+bench: $(TSTAMP) browser
 	$(BIN)/geogrid bench
 	$(BIN)/geogrid bench-intake
+	$(BIN)/geogrid bench-map
 
 serve: $(STAMP)
 	$(BIN)/geogrid serve

@@ -289,9 +289,14 @@ def export(ctx: click.Context, fmt: str, out: Path) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the web app."""
-    from web import create_app
+    import threading
 
-    create_app({"DATABASE_URL": ctx.obj["url"]}).run(host=host, port=port)
+    from web import create_app
+    from web.mapview import warm
+
+    app = create_app({"DATABASE_URL": ctx.obj["url"]})
+    threading.Thread(target=warm, args=(app,), daemon=True).start()
+    app.run(host=host, port=port, threaded=True)
 
 
 @main.command()
@@ -315,6 +320,9 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
         ctx.invoke(import_stations_cmd, file=geodata.STATIONS)
         click.echo("loading the demo events (100,000; about half a minute)…")
         ctx.invoke(import_events, file=geodata.EVENTS, crs=None, actor="demo")
+        from geodata.history import replay_demo
+
+        click.echo(f"{replay_demo(store):,} workflow steps replayed (the demo's case history)")
     ctx.invoke(serve, host=host, port=port)
 
 

@@ -7,6 +7,7 @@ import urllib.parse
 
 import numpy as np
 import shapely
+import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
 from geogrid import codes
@@ -21,6 +22,8 @@ from geogrid.mapdata import (
     open_events,
 )
 from geogrid.metrics import stats
+from geogrid.schema import event_history, events, generations
+from geogrid.schema import stations as stations_table
 from geogrid.stations import load_stations, uncovered
 from geogrid.workflow import STATUSES
 from maps.assets import inline_assets
@@ -119,7 +122,51 @@ def index():
     store = state().store
     if not store.is_initialized() or store.active_generation() is None:
         return render_template("empty.html")
-    return _page(standalone=False)
+    user = current_user()
+    key = (
+        _data_version(),
+        request.full_path,
+        user.role if user else None,
+        user.scope if user else None,
+        user.username if user else None,
+    )
+    with _lock:
+        page = _pages.get(key)
+    if page is None:
+        page = _page(standalone=False)
+        with _lock:
+            if len(_pages) >= _MAX_PAGES:
+                _pages.pop(next(iter(_pages)))
+            _pages[key] = page
+    return page
+
+
+_pages: dict[tuple, str] = {}
+_MAX_PAGES = 32
+
+
+def warm(app) -> None:
+    """Build the index and the map's base for the active generation (at server start)."""
+    with app.test_request_context("/"):
+        if state().store.is_initialized() and state().store.active_generation() is not None:
+            _base()
+
+
+def _data_version() -> tuple:
+    """Changes whenever anything on the map could: four indexed look-ups."""
+    with state().store.engine.connect() as conn:
+        return tuple(
+            conn.execute(
+                sa.select(
+                    sa.select(sa.func.max(generations.c.id))
+                    .where(generations.c.active)
+                    .scalar_subquery(),
+                    sa.select(sa.func.max(events.c.id)).scalar_subquery(),
+                    sa.select(sa.func.max(event_history.c.id)).scalar_subquery(),
+                    sa.select(sa.func.max(stations_table.c.id)).scalar_subquery(),
+                )
+            ).one()
+        ) + (current_app.config["CLOCK"]().strftime("%Y%m%d%H%M"),)
 
 
 def standalone_map() -> str:
@@ -212,6 +259,7 @@ def _page(standalone: bool) -> str:
         communities=base.by_level["community"],
         categories=words_cat,
         statuses=STATUSES,
+        status_words={k: words[k] for k in STATUSES},
         args=request.args,
         user=current_user(),
         other_lang_url=url_for(

@@ -4,6 +4,12 @@
   "use strict";
   var pending = 0;
   var loaded = false;
+  var layers = [];
+
+  function keep(kind, layer) {
+    layers.push({kind: kind, layer: layer});
+    return layer;
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -29,7 +35,10 @@
 
   function busy(delta) {
     pending += delta;
-    if (loaded && pending === 0) document.body.setAttribute("data-ready", "1");
+    if (loaded && pending === 0 && !document.body.hasAttribute("data-ready")) {
+      window.geogridReadyAt = performance.now();
+      document.body.setAttribute("data-ready", "1");
+    }
   }
 
   function gridTooltip(labels) {
@@ -44,10 +53,10 @@
   }
 
   function polygons(data, opts) {
-    return L.geoJSON(data, {
+    return keep("polygons", L.geoJSON(data, {
       style: function (f) { return styleFor(opts, f.properties); },
       onEachFeature: gridTooltip(opts.labels)
-    });
+    }));
   }
 
   function styleFor(opts, p) {
@@ -64,6 +73,7 @@
    * simplified for the zoom, when the map is zoomed in far enough. */
   function lazyGrids(map, opts) {
     var layer = polygons(null, opts);
+    keep("lazy-" + opts.level, layer);
     var controller = null;
     function refresh() {
       if (!map.hasLayer(layer)) return;
@@ -93,7 +103,7 @@
   /* Open events aggregated per grid by the server: one circle per grid, sized by the
    * count, coloured by the commonest status, a red ring where any is overdue. */
   function gridEvents(rows, opts) {
-    var group = L.featureGroup();
+    var group = keep("grid-events", L.featureGroup());
     rows.forEach(function (r) {
       var m = L.circleMarker([r.lat, r.lon], {
         radius: Math.min(22, 4 + Math.sqrt(r.open) * 1.6),
@@ -115,7 +125,8 @@
 
   /* Individual open events near the centre of attention, clustered client-side. */
   function lazyEvents(map, opts) {
-    var cluster = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 40});
+    var cluster = keep("events", L.markerClusterGroup({chunkedLoading: true,
+      maxClusterRadius: 40}));
     var controller = null;
     function refresh() {
       if (!map.hasLayer(cluster)) return;
@@ -153,7 +164,7 @@
   }
 
   function stations(rows, opts) {
-    var group = L.featureGroup();
+    var group = keep("stations", L.featureGroup());
     rows.forEach(function (s) {
       L.circle([s.lat, s.lon], {radius: opts.walk_m, color: "#2b8cbe", weight: 1,
         fillOpacity: 0.06, interactive: false}).addTo(group);
@@ -186,5 +197,5 @@
   }
 
   window.geogrid = {polygons: polygons, lazyGrids: lazyGrids, gridEvents: gridEvents,
-    lazyEvents: lazyEvents, stations: stations, done: done, table: table};
+    lazyEvents: lazyEvents, stations: stations, done: done, table: table, layers: layers};
 })();

@@ -1,0 +1,87 @@
+"""A deterministic case history for the demo events: most closed, some late, a few open.
+
+Each event's path is drawn from a generator seeded with its id, so the same
+store gets the same history. Steps that would fall after ``AS_OF`` are not
+taken: those cases are still open (and overdue) in the demo.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import sqlalchemy as sa
+
+from geogrid.cases import replay
+from geogrid.categories import load_categories
+from geogrid.events import utc
+from geogrid.schema import events
+from geogrid.store import Store
+
+AS_OF = datetime(2026, 9, 2, tzinfo=UTC)
+SEED = 20260901
+
+
+def _steps(rng, event_id, category, reported, duplicate_of) -> list[dict]:
+    hours = category.hours
+    actor = "网格员"
+    t = reported
+    out = []
+
+    def step(to: str, after_h: float, **extra) -> bool:
+        nonlocal t
+        t = t + timedelta(hours=after_h)
+        if t > AS_OF:
+            return False
+        out.append({"event_id": event_id, "at": t, "to": to, "actor": actor, **extra})
+        return True
+
+    roll = rng.uniform()
+    if duplicate_of is not None and roll < 0.8:
+        step("merged", rng.uniform(0.1, 1.0), merge_into=duplicate_of, note="重复上报，合并")
+        return out
+    if roll < 0.03:
+        step("rejected", rng.uniform(0.2, 1.0) * hours["accept"], note="不属于受理范围")
+        return out
+    late = rng.uniform() < 0.18  # about one case in five misses a deadline
+    stretch = 1.6 if late else 0.8
+    plan = [
+        ("accepted", hours["accept"]),
+        ("dispatched", hours["dispatch"]),
+        ("handling", 0.05),
+        ("resolved", hours["handle"]),
+    ]
+    if rng.uniform() < 0.08:  # the check fails once: back to handling
+        plan += [("handling", hours["check"] * 0.3), ("resolved", hours["handle"] * 0.3)]
+    plan.append(("closed", hours["check"]))
+    for to, h in plan:
+        if not step(to, h * rng.uniform(0.1, stretch)):
+            break
+    return out
+
+
+def replay_demo(store: Store) -> int:
+    """Give the stored demo events their history; returns the number of steps."""
+    categories = load_categories()
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                events.c.id,
+                events.c.category,
+                events.c.reported_at,
+                events.c.likely_duplicate_of,
+                events.c.status,
+            ).order_by(events.c.id)
+        ).all()
+    steps = []
+    for row in rows:
+        if row.status != "reported":
+            continue
+        rng = np.random.default_rng([SEED, row.id])
+        steps.extend(
+            _steps(
+                rng, row.id, categories[row.category], utc(row.reported_at), row.likely_duplicate_of
+            )
+        )
+    with store.write() as conn:
+        return replay(conn, steps, categories)
