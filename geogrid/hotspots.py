@@ -56,7 +56,11 @@ def hot_grids(
             for c, v in zip(codes, y, strict=True)
         ]
     weights = libpysal.weights.Queen.from_iterable(list(geometries), ids=list(codes))
-    gi = esda.G_Local(y, weights, transform="B", permutations=0, star=True)
+    # a grid whose neighbourhood is the whole map has no variance: z is 0, not NaN
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gi = esda.G_Local(y, weights, transform="B", permutations=0, star=True)
+    zs = np.nan_to_num(gi.Zs, nan=0.0)
+    ps = np.nan_to_num(gi.p_norm, nan=0.5)
     return [
         {
             "code": c,
@@ -65,5 +69,5 @@ def hot_grids(
             "p": round(float(min(1.0, 2 * p)), 5),
             "class": _classify(float(z)),
         }
-        for c, v, z, p in zip(codes, y, gi.Zs, gi.p_norm, strict=True)
+        for c, v, z, p in zip(codes, y, zs, ps, strict=True)
     ]

@@ -101,11 +101,12 @@ def stats(
 
     With ``breakdown`` the same per street, community and grid.
 
-    The period is [start, end); open-ended sides reach the first report and ``now``.
+    The period is [start, end); open-ended sides reach the first report and
+    ``now`` (inclusive: a case reported this instant counts).
     """
     frame = _frame(conn, code)
     start = pd.Timestamp(utc(start)) if start else pd.Timestamp.min.tz_localize("UTC")
-    end = pd.Timestamp(utc(end or now))
+    end = pd.Timestamp(utc(end)) if end else pd.Timestamp(utc(now)) + pd.Timedelta(1, "us")
     reported = frame[(frame.reported_at >= start) & (frame.reported_at < end)]
     out = {
         "code": code,
