@@ -305,25 +305,31 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 @click.pass_context
 def demo(ctx: click.Context, host: str, port: int) -> None:
     """Build the store from the bundled demo district (first run only), then serve."""
-    import geodata
 
     store = _store(ctx)
     store.migrate()
     if store.active_generation() is None:
-        click.echo("building the demo store (first run only)…")
-        ctx.invoke(
-            import_grids,
-            file=geodata.GRIDS,
-            actor="demo",
-            description="bundled demo district (synthetic)",
-        )
-        ctx.invoke(import_stations_cmd, file=geodata.STATIONS)
-        click.echo("loading the demo events (100,000; about half a minute)…")
-        ctx.invoke(import_events, file=geodata.EVENTS, crs=None, actor="demo")
-        from geodata.history import replay_demo
-
-        click.echo(f"{replay_demo(store):,} workflow steps replayed (the demo's case history)")
+        _build_demo(ctx, store)
     ctx.invoke(serve, host=host, port=port)
+
+
+def _build_demo(ctx: click.Context, store: Store) -> None:
+    """Load the bundled demo district, stations, events and case history into ``store``."""
+    import geodata
+
+    click.echo("building the demo store (first run only)…")
+    ctx.invoke(
+        import_grids,
+        file=geodata.GRIDS,
+        actor="demo",
+        description="bundled demo district (synthetic)",
+    )
+    ctx.invoke(import_stations_cmd, file=geodata.STATIONS)
+    click.echo("loading the demo events (100,000; about half a minute)…")
+    ctx.invoke(import_events, file=geodata.EVENTS, crs=None, actor="demo")
+    from geodata.history import replay_demo
+
+    click.echo(f"{replay_demo(store):,} workflow steps replayed (the demo's case history)")
 
 
 @main.command()
@@ -383,3 +389,41 @@ def map_cmd(ctx: click.Context, out: Path, lang: str) -> None:
 
         out.write_text(standalone_map(), encoding="utf-8")
     click.echo(f"map written to {out} ({out.stat().st_size:,} bytes)")
+
+
+@main.command("bench-map")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 10))
+@click.pass_context
+def bench_map(ctx: click.Context, repeat: int) -> None:
+    """Map page load in headless Chromium against a naive folium map (the demo store)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from web import create_app
+    from web.benchmap import run_map
+    from web.mapview import warm
+
+    store = _store(ctx)
+    store.migrate()
+    if store.active_generation() is None:
+        _build_demo(ctx, store)
+    app = create_app({"DATABASE_URL": ctx.obj["url"]})
+    warm(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        with app.test_client() as client:
+            client.get("/")  # the page cache holds it, as on a wall screen
+        r = run_map(store, url, repeat)
+    finally:
+        server.shutdown()
+    click.echo(json.dumps(r))
+    o, f, n = r["ours"], r["ours_uncached_server"], r["naive_folium"]
+    click.echo(
+        f"command center map: ready {o['ready_s']} s, {o['bytes'] / 1e6:.2f} MB "
+        f"(server rendering it afresh: {f['ready_s']} s)\n"
+        f"naive folium map:   ready {n['ready_s']} s, {n['bytes'] / 1e6:.2f} MB\n"
+        f"-> {r['speedup']}x faster, {r['bytes_ratio']}x fewer bytes (median of {repeat})"
+    )

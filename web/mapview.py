@@ -72,18 +72,21 @@ class _Base:
         return self._uncovered[key]
 
 
-_bases: dict[int, _Base] = {}
-_lock = threading.Lock()
+def _cache() -> dict:
+    """This app's map caches (never shared between apps in one process)."""
+    return current_app.extensions.setdefault(
+        "geogrid_map", {"lock": threading.Lock(), "base": None, "pages": {}}
+    )
 
 
 def _base() -> _Base:
     store = state().store
     generation = state().index().generation
-    with _lock:
-        if generation not in _bases:
-            _bases.clear()
-            _bases[generation] = _Base(store, generation)
-        return _bases[generation]
+    cache = _cache()
+    with cache["lock"]:
+        if cache["base"] is None or cache["base"].generation != generation:
+            cache["base"] = _Base(store, generation)
+        return cache["base"]
 
 
 def _crs(tiles: str) -> str:
@@ -130,18 +133,18 @@ def index():
         user.scope if user else None,
         user.username if user else None,
     )
-    with _lock:
-        page = _pages.get(key)
+    cache = _cache()
+    with cache["lock"]:
+        page = cache["pages"].get(key)
     if page is None:
         page = _page(standalone=False)
-        with _lock:
-            if len(_pages) >= _MAX_PAGES:
-                _pages.pop(next(iter(_pages)))
-            _pages[key] = page
+        with cache["lock"]:
+            if len(cache["pages"]) >= _MAX_PAGES:
+                cache["pages"].pop(next(iter(cache["pages"])))
+            cache["pages"][key] = page
     return page
 
 
-_pages: dict[tuple, str] = {}
 _MAX_PAGES = 32
 
 

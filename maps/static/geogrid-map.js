@@ -36,8 +36,14 @@
   function busy(delta) {
     pending += delta;
     if (loaded && pending === 0 && !document.body.hasAttribute("data-ready")) {
-      window.geogridReadyAt = performance.now();
-      document.body.setAttribute("data-ready", "1");
+      document.body.setAttribute("data-ready", "0");
+      // two frames later the layers have been painted, not just added
+      requestAnimationFrame(function () {
+        requestAnimationFrame(function () {
+          window.geogridReadyAt = performance.now();
+          document.body.setAttribute("data-ready", "1");
+        });
+      });
     }
   }
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from browser import chromium, requested_urls, served, wait_for
 from grids_inline import collection, small_features
 
 from geogrid.auth import create_user
@@ -15,6 +14,7 @@ from geogrid.intake import Intake
 from geogrid.registry import read_grids
 from geogrid.stations import Station, import_stations
 from geogrid.store import Store
+from web.chromium import chromium, requested_urls, served, wait_for
 
 PAYLOADS = [
     '<img src=x onerror="window.__xss=1">',

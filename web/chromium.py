@@ -1,4 +1,7 @@
-"""Driving real headless Chromium (Debian's chromium + chromedriver) against a served app."""
+"""Driving real headless Chromium (Debian's chromium + chromedriver): browser tests, benchmarks.
+
+Needs selenium (the test extra); the app itself never imports this module.
+"""
 
 from __future__ import annotations
 
