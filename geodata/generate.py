@@ -128,8 +128,17 @@ def _feature(code: str, name: str, geom, attributes: dict) -> dict:
 
 
 def _finish(features: list[dict]) -> dict:
+    lonlat = {f["properties"]["code"]: d.to_lonlat(f.pop("_geometry")) for f in features}
     for feature in features:
-        feature["geometry"] = d.to_lonlat(feature.pop("_geometry")).__geo_interface__
+        code = feature["properties"]["code"]
+        geom = lonlat[code]
+        if len(code) == 17:
+            # clip to the grid as rounded: rounding each separately lets a micro grid
+            # poke out of its grid by a centimetre along a whole edge (a sliver)
+            geom = shapely.intersection(geom, lonlat[code[:15]])
+            if geom.geom_type != "Polygon":
+                geom = max(shapely.get_parts(geom), key=lambda p: p.area)
+        feature["geometry"] = geom.__geo_interface__
     features.sort(
         key=lambda f: (
             len(f["properties"]["code"]) if "Z" not in f["properties"]["code"] else 99,

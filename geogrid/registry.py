@@ -7,6 +7,7 @@ every problem with its feature index before anything is stored.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -35,11 +36,12 @@ class Grid:
     geometry: BaseGeometry
     attributes: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    # cached: a district has ~22,000 grids and every pass over them asks again
+    @functools.cached_property
     def level(self) -> str:
         return codes.level_of(self.code)
 
-    @property
+    @functools.cached_property
     def parent(self) -> str | None:
         return codes.parent_of(self.code)
 

@@ -144,36 +144,58 @@ class Store:
         Grids unchanged since the active generation only extend their range.
         One transaction: on any error nothing is stored.
         """
+        with self.write() as conn:
+            return self.write_generation(
+                conn, new_grids, actor=actor, description=description, source_sha256=source_sha256
+            )
+
+    def write_generation(
+        self,
+        conn: sa.Connection,
+        new_grids: Sequence[Grid],
+        *,
+        actor: str,
+        description: str = "",
+        source_sha256: str | None = None,
+        scope: str | None = None,
+        details: dict | None = None,
+    ) -> int:
+        """Within the caller's transaction: a new generation of ``new_grids``, activated."""
         if not new_grids:
             raise InvalidInputError("no grids to import")
         counts = {level: 0 for level in codes.LEVELS}
         for grid in new_grids:
             counts[grid.level] += 1
-        with self.write() as conn:
-            active = conn.scalar(sa.select(generations.c.id).where(generations.c.active))
-            latest = conn.scalar(sa.select(sa.func.max(generations.c.id)))
-            gen = conn.execute(
-                sa.insert(generations).values(
-                    created_at=_now(),
-                    created_by=actor,
-                    description=description,
-                    source_sha256=source_sha256,
-                    counts=counts,
-                    active=False,
-                )
-            ).inserted_primary_key[0]
-            previous = self._rows_by_code(conn, active) if active and active == latest else {}
-            self._write_grids(conn, new_grids, gen, previous)
-            conn.execute(
-                sa.insert(audit).values(
-                    at=_now(),
-                    actor=actor,
-                    action="import_grids",
-                    target=str(gen),
-                    details={"counts": counts, "source_sha256": source_sha256},
-                )
+        active = conn.scalar(sa.select(generations.c.id).where(generations.c.active))
+        latest = conn.scalar(sa.select(sa.func.max(generations.c.id)))
+        gen = conn.execute(
+            sa.insert(generations).values(
+                created_at=_now(),
+                created_by=actor,
+                description=description,
+                source_sha256=source_sha256,
+                scope=scope,
+                counts=counts,
+                active=False,
             )
-            self._activate(conn, gen, actor)
+        ).inserted_primary_key[0]
+        previous = self._rows_by_code(conn, active) if active and active == latest else {}
+        self._write_grids(conn, new_grids, gen, previous)
+        conn.execute(
+            sa.insert(audit).values(
+                at=_now(),
+                actor=actor,
+                action="import_grids",
+                target=str(gen),
+                details={
+                    "counts": counts,
+                    "source_sha256": source_sha256,
+                    "scope": scope,
+                    **(details or {}),
+                },
+            )
+        )
+        self._activate(conn, gen, actor)
         return gen
 
     def _rows_by_code(self, conn: sa.Connection, generation: int) -> dict[str, sa.Row]:
@@ -248,6 +270,11 @@ class Store:
             box = shapely.box(*bbox_wgs84)
             out = [g for g in out if g.geometry.intersects(box)]
         return out
+
+    def load_grids_in(self, conn: sa.Connection, generation: int) -> list[Grid]:
+        """Every grid of ``generation``, read in the caller's transaction."""
+        query = sa.select(grids).where(_in_generation(generation)).order_by(grids.c.code)
+        return [_grid_from_row(row) for row in conn.execute(query)]
 
     def count_grids(self, generation: int | None = None, **filters) -> int:
         """How many grids :meth:`load_grids` would return without limit (bbox by envelope)."""
