@@ -204,9 +204,10 @@ def plan(
     tolerance_m: float = 30.0,
 ) -> Plan:
     """The dry run of an upload. Per-feature faults raise :class:`InvalidInputError`."""
-    uploaded = grids_from_features(features)
     base = store.active_generation()
     active = store.load_grids(base) if base is not None else []
+    known = frozenset(g.code for g in active) if scope else frozenset()
+    uploaded = grids_from_features(features, known)
     grids = _resulting(active, uploaded, scope)
     problems = _orphans(grids) + check_topology(grids, tolerances)
     result = Plan(grids, scope, sha256, problems, _diff(active, grids), base_generation=base)
@@ -217,11 +218,11 @@ def plan(
 
 
 def _reassign(conn: sa.Connection, index: GridIndex, closed_too: bool) -> int:
+    """Put open (or all) events under ``index``'s generation; returns how many moved."""
     moved, positions, found = _moves(conn, index, closed_too)
     rows = [
         {
             "event_id": row[0],
-            "gen": index.generation,
             **{f"c_{c}": (str(getattr(found, c)[k]) or None) for c in _CODE_COLUMNS},
         }
         for row, k in zip(moved, positions, strict=True)
@@ -230,12 +231,11 @@ def _reassign(conn: sa.Connection, index: GridIndex, closed_too: bool) -> int:
         conn.execute(
             sa.update(events)
             .where(events.c.id == sa.bindparam("event_id"))
-            .values(
-                generation_id=sa.bindparam("gen"),
-                **{c: sa.bindparam(f"c_{c}") for c in _CODE_COLUMNS},
-            ),
+            .values(**{c: sa.bindparam(f"c_{c}") for c in _CODE_COLUMNS}),
             rows,
         )
+    every = sa.update(events).values(generation_id=index.generation)
+    conn.execute(every if closed_too else every.where(events.c.status.in_(OPEN)))
     return len(rows)
 
 

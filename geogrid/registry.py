@@ -93,8 +93,12 @@ def read_grids(source: str | bytes | os.PathLike | dict) -> list[Grid]:
     return grids_from_features(features)
 
 
-def grids_from_features(features: Iterable[Any]) -> list[Grid]:
-    """Validate features one by one, then across them (duplicates, parents)."""
+def grids_from_features(features: Iterable[Any], known: frozenset[str] = frozenset()) -> list[Grid]:
+    """Validate features one by one, then across them (duplicates, parents).
+
+    ``known`` codes count as present parents (a partial upload's parents may
+    live outside the file).
+    """
     grids: list[Grid] = []
     index_of: dict[str, int] = {}
     problems: list[dict] = []
@@ -117,7 +121,7 @@ def grids_from_features(features: Iterable[Any]) -> list[Grid]:
             continue
         index_of[grid.code] = index
         grids.append(grid)
-    problems.extend(_parent_problems(grids, index_of, named))
+    problems.extend(_parent_problems(grids, index_of, named | set(known)))
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         first = problems[0]

@@ -1,5 +1,8 @@
-"""Topology of a generation, measured in metres: overlaps, children outside parents, gaps.
+"""Topology of a generation: overlaps, children outside parents, gaps — measured in metres.
 
+Overlays run in lon/lat, where the edges are straight as drawn (projected to a
+metric CRS, an edge with a vertex of another polygon on it bends: a T-junction
+would look like a fault); only the faults found are projected to be measured.
 Each problem carries the geometry of the fault (lon/lat) so a page can draw it.
 Regular levels tile their parent: siblings may not overlap and children may not
 stick out; a gap inside a parent is an error for grids and above and a warning
@@ -28,7 +31,7 @@ class Tolerances:
     overlap_m2: float = 1.0
     outside_m2: float = 1.0
     gap_m2: float = 10.0
-    sliver_thinness: float = 0.1  # 4*pi*area/perimeter**2 below this: a sliver
+    sliver_width_m: float = 2.0  # a fault narrower than this on average is a sliver
     geometries: int = 500  # problems that carry their geometry (all are counted)
 
 
@@ -57,7 +60,7 @@ class Problem:
 
 
 class _Frame:
-    """Codes, levels, parents and metric geometries of a generation."""
+    """Codes, levels, parents and lon/lat geometries of a generation; metric measures."""
 
     def __init__(self, grids: list[Grid]) -> None:
         self.codes = np.array([g.code for g in grids])
@@ -66,27 +69,28 @@ class _Frame:
         self.parents = np.array(
             [self.position.get(g.parent, -1) if g.parent else -1 for g in grids]
         )
-        lonlat = np.array([g.geometry for g in grids], dtype=object)
-        x0, y0, x1, y1 = shapely.total_bounds(lonlat)
-        crs = utm_crs_for((x0 + x1) / 2, (y0 + y1) / 2)
-        forward = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
-        self.back = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
-        self.metric = shapely.transform(
-            lonlat, lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1]))
+        self.geoms = np.array([g.geometry for g in grids], dtype=object)
+        shapely.prepare(self.geoms)
+        x0, y0, x1, y1 = shapely.total_bounds(self.geoms)
+        self._forward = pyproj.Transformer.from_crs(
+            4326, utm_crs_for((x0 + x1) / 2, (y0 + y1) / 2), always_xy=True
         )
 
-    def lonlat(self, geom) -> dict:
-        back = shapely.transform(
-            geom, lambda xy: np.round(np.column_stack(self.back.transform(xy[:, 0], xy[:, 1])), 7)
+    def metric(self, pieces):
+        """``pieces`` (lon/lat) in the UTM zone of the data, for measuring."""
+        return shapely.transform(
+            pieces, lambda xy: np.column_stack(self._forward.transform(xy[:, 0], xy[:, 1]))
         )
-        return shapely.geometry.mapping(back)
 
 
-def _thin(geom, tolerances: Tolerances) -> bool:
-    perimeter = shapely.length(geom)
-    return (
-        perimeter > 0 and 4 * np.pi * shapely.area(geom) / perimeter**2 < tolerances.sliver_thinness
-    )
+def _mapping(geom) -> dict:
+    return shapely.geometry.mapping(shapely.transform(geom, lambda xy: np.round(xy, 7)))
+
+
+def _thin(metric_geom, tolerances: Tolerances) -> bool:
+    """A sliver: mean width (2 x area / perimeter) below the tolerance."""
+    perimeter = shapely.length(metric_geom)
+    return perimeter > 0 and 2 * shapely.area(metric_geom) / perimeter < tolerances.sliver_width_m
 
 
 def check_topology(grids: list[Grid], tolerances: Tolerances = Tolerances()) -> list[Problem]:
@@ -94,20 +98,29 @@ def check_topology(grids: list[Grid], tolerances: Tolerances = Tolerances()) -> 
     if not grids:
         return []
     frame = _Frame(grids)
-    found: list[tuple[Problem, object]] = []
+    found: list[tuple[Problem, object, object]] = []
     found += _overlaps(frame, tolerances)
     found += _outside(frame, tolerances)
     found += _gaps(frame, tolerances)
-    found.sort(key=lambda pg: (pg[0].severity != "error", -(pg[0].area_m2 or 0)))
+    found.sort(key=lambda f: (f[0].severity != "error", -(f[0].area_m2 or 0)))
     problems = []
-    for k, (problem, geom) in enumerate(found):
-        if geom is not None and _thin(geom, tolerances):
+    for k, (problem, piece, metric) in enumerate(found):
+        if _thin(metric, tolerances):
             problem.kind = "sliver"
             problem.message = "sliver: " + problem.message
-        if geom is not None and k < tolerances.geometries:
-            problem.geometry = frame.lonlat(geom)
+        if k < tolerances.geometries:
+            problem.geometry = _mapping(piece)
         problems.append(problem)
     return problems
+
+
+def _measured(frame: _Frame, pieces, limit: float):
+    """(index, lon/lat piece, metric piece, m²) of the pieces larger than ``limit``."""
+    pieces = np.asarray(pieces, dtype=object)
+    metric = frame.metric(pieces)
+    areas = shapely.area(metric)
+    for k in np.flatnonzero(areas > limit):
+        yield k, pieces[k], metric[k], float(areas[k])
 
 
 def _overlaps(frame: _Frame, tol: Tolerances):
@@ -116,30 +129,28 @@ def _overlaps(frame: _Frame, tol: Tolerances):
         idx = np.flatnonzero(frame.levels == level)
         if len(idx) < 2:
             continue
-        geoms = frame.metric[idx]
-        tree = shapely.STRtree(geoms)
-        a, b = tree.query(geoms, predicate="intersects")
+        tree = shapely.STRtree(frame.geoms[idx])
+        a, b = tree.query(frame.geoms[idx], predicate="intersects")
         keep = (a < b) & (frame.parents[idx[a]] == frame.parents[idx[b]])
         a, b = idx[a[keep]], idx[b[keep]]
         if not len(a):
             continue
-        pieces = shapely.intersection(frame.metric[a], frame.metric[b])
-        areas = shapely.area(pieces)
-        for i, j, piece, area in zip(a, b, pieces, areas, strict=True):
-            if area > tol.overlap_m2:
-                out.append(
-                    (
-                        Problem(
-                            "overlap",
-                            "error",
-                            f"{level} {frame.codes[i]} and "
-                            f"{frame.codes[j]} overlap by {area:.1f} m²",
-                            [frame.codes[i], frame.codes[j]],
-                            round(float(area), 2),
-                        ),
-                        piece,
-                    )
+        pieces = shapely.intersection(frame.geoms[a], frame.geoms[b])
+        for k, piece, metric, area in _measured(frame, pieces, tol.overlap_m2):
+            i, j = frame.codes[a[k]], frame.codes[b[k]]
+            out.append(
+                (
+                    Problem(
+                        "overlap",
+                        "error",
+                        f"{level} {i} and {j} overlap by {area:.1f} m²",
+                        [i, j],
+                        round(area, 2),
+                    ),
+                    piece,
+                    metric,
                 )
+            )
     return out
 
 
@@ -147,26 +158,25 @@ def _outside(frame: _Frame, tol: Tolerances):
     child = np.flatnonzero(frame.parents >= 0)
     if not len(child):
         return []
-    pieces = shapely.difference(frame.metric[child], frame.metric[frame.parents[child]])
-    areas = shapely.area(pieces)
+    pieces = shapely.difference(frame.geoms[child], frame.geoms[frame.parents[child]])
     out = []
-    for i, piece, area in zip(child, pieces, areas, strict=True):
-        if area > tol.outside_m2:
-            parent = frame.codes[frame.parents[i]]
-            out.append(
-                (
-                    Problem(
-                        "outside_parent",
-                        "error",
-                        f"{frame.levels[i]} "
-                        f"{frame.codes[i]} reaches {area:.1f} m² outside its parent "
-                        f"{parent}",
-                        [frame.codes[i], parent],
-                        round(float(area), 2),
-                    ),
-                    piece,
-                )
+    for k, piece, metric, area in _measured(frame, pieces, tol.outside_m2):
+        i = child[k]
+        parent = frame.codes[frame.parents[i]]
+        out.append(
+            (
+                Problem(
+                    "outside_parent",
+                    "error",
+                    f"{frame.levels[i]} {frame.codes[i]} "
+                    f"reaches {area:.1f} m² outside its parent {parent}",
+                    [frame.codes[i], parent],
+                    round(area, 2),
+                ),
+                piece,
+                metric,
             )
+        )
     return out
 
 
@@ -175,13 +185,15 @@ def _gaps(frame: _Frame, tol: Tolerances):
     for i in np.flatnonzero(frame.parents >= 0):
         if frame.levels[i] != "dedicated":
             children[int(frame.parents[i])].append(i)
+    parents = list(children)
+    pieces = [
+        shapely.difference(frame.geoms[p], shapely.union_all(frame.geoms[children[p]]))
+        for p in parents
+    ]
     out = []
-    for parent, kids in children.items():
-        level = frame.levels[kids[0]]
-        gap = shapely.difference(frame.metric[parent], shapely.union_all(frame.metric[kids]))
-        area = shapely.area(gap)
-        if area <= tol.gap_m2:
-            continue
+    for k, piece, metric, area in _measured(frame, pieces, tol.gap_m2):
+        parent = parents[k]
+        level = frame.levels[children[parent][0]]
         severity = "warning" if level == "micro" else "error"
         code = frame.codes[parent]
         out.append(
@@ -189,12 +201,13 @@ def _gaps(frame: _Frame, tol: Tolerances):
                 Problem(
                     "gap",
                     severity,
-                    f"{area:.1f} m² of {frame.levels[parent]} "
-                    f"{code} is in none of its {level} grids",
+                    f"{area:.1f} m² of {frame.levels[parent]} {code} "
+                    f"is in none of its {level} grids",
                     [code],
-                    round(float(area), 2),
+                    round(area, 2),
                 ),
-                gap,
+                piece,
+                metric,
             )
         )
     return out

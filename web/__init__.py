@@ -14,6 +14,8 @@ from geogrid.assign import DEFAULT_TOLERANCE_M
 from geogrid.categories import load_categories
 from geogrid.duplicates import DEFAULT_RADIUS_M, DEFAULT_WINDOW_H, DuplicateFinder
 from geogrid.store import URL_ENV, Store
+from geogrid.topology import Tolerances
+from geogrid.upload import Limits
 
 __all__ = ["create_app"]
 
@@ -35,7 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_AS_ASCII=False,
-        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+        UPLOAD_LIMITS=Limits(),
+        TOPOLOGY_TOLERANCES=Tolerances(),
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -49,8 +52,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         path = Path(app.instance_path) / "geogrid.sqlite"
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
     app.json.ensure_ascii = False
+    # the request as a whole may carry the file plus a little form overhead
+    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["UPLOAD_LIMITS"].max_bytes + 65536)
 
-    from web import api, api_events, api_stations, errors, mapview, pages
+    from web import admin, api, api_boundaries, api_events, api_stations, errors, mapview, pages
     from web.state import GridState
 
     store = Store(app.config["DATABASE_URL"])
@@ -65,8 +70,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_events.bp)
     app.register_blueprint(api_stations.bp)
     app.register_blueprint(mapview.bp)
+    app.register_blueprint(api_boundaries.bp)
+    app.register_blueprint(admin.bp)
     csrf = CSRFProtect(app)
-    for blueprint in (api.bp, api_events.bp, api_stations.bp, mapview.bp):
+    for blueprint in (api.bp, api_events.bp, api_stations.bp, mapview.bp, api_boundaries.bp):
         csrf.exempt(blueprint)  # bearer tokens, or reads only: see web.auth
 
     @app.after_request

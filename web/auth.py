@@ -10,6 +10,8 @@ from geogrid.auth import User, user_by_id, user_for_token
 from web.errors import error_response
 from web.state import state
 
+# Blueprints whose writes are HTML forms with a CSRF token (Flask-WTF): a session may write.
+_FORM_BLUEPRINTS = ("pages", "admin")
 _VERB = {
     "report": "report events",
     "read": "read events",
@@ -41,7 +43,7 @@ def _from_session() -> User | None:
     user_id = session.get("user_id")
     if user_id is None:
         return None
-    if request.method not in ("GET", "HEAD") and request.blueprint != "pages":
+    if request.method not in ("GET", "HEAD") and request.blueprint not in _FORM_BLUEPRINTS:
         return None
     return user_by_id(state().store, user_id)
 

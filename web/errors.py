@@ -32,4 +32,8 @@ def register(app: Flask) -> None:
     def _http(err: HTTPException):
         if not request.path.startswith("/api/"):
             return err
-        return error_response(err.code or 500, type(err).__name__, err.description or "")
+        message = err.description or ""
+        if err.code == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            message = f"the request is larger than the limit of {limit:,} bytes"
+        return error_response(err.code or 500, type(err).__name__, message)
