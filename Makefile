@@ -48,6 +48,7 @@ bench: $(TSTAMP) browser
 	$(BIN)/geogrid bench
 	$(BIN)/geogrid bench-intake
 	$(BIN)/geogrid bench-map
+	$(BIN)/geogrid bench-redraw
 
 serve: $(STAMP)
 	$(BIN)/geogrid serve

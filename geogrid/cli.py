@@ -427,3 +427,17 @@ def bench_map(ctx: click.Context, repeat: int) -> None:
         f"naive folium map:   ready {n['ready_s']} s, {n['bytes'] / 1e6:.2f} MB\n"
         f"-> {r['speedup']}x faster, {r['bytes_ratio']}x fewer bytes (median of {repeat})"
     )
+
+
+@main.command("bench-redraw")
+def bench_redraw() -> None:
+    """Dry-run validation of the demo district and commit + reassignment of its events."""
+    from geogrid.benchredraw import run_redraw
+
+    r = run_redraw()
+    click.echo(json.dumps(r))
+    click.echo(
+        f"dry run of {r['grids']:,} grids with {r['events']:,} events: {r['dry_run_s']} s "
+        f"(ok={r['dry_run_ok']}, {r['dry_run_problems']} warnings)\n"
+        f"commit + reassignment: {r['commit_s']} s, {r['events_reassigned']:,} events moved"
+    )
