@@ -55,7 +55,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     # the request as a whole may carry the file plus a little form overhead
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["UPLOAD_LIMITS"].max_bytes + 65536)
 
-    from web import admin, api, api_boundaries, api_events, api_stations, errors, mapview, pages
+    from web import (
+        admin,
+        api,
+        api_boundaries,
+        api_events,
+        api_stations,
+        errors,
+        mapview,
+        open311,
+        pages,
+    )
     from web.state import GridState
 
     store = Store(app.config["DATABASE_URL"])
@@ -72,8 +82,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(mapview.bp)
     app.register_blueprint(api_boundaries.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(open311.bp)
     csrf = CSRFProtect(app)
-    for blueprint in (api.bp, api_events.bp, api_stations.bp, mapview.bp, api_boundaries.bp):
+    for blueprint in (
+        api.bp,
+        api_events.bp,
+        api_stations.bp,
+        mapview.bp,
+        api_boundaries.bp,
+        open311.bp,
+    ):
         csrf.exempt(blueprint)  # bearer tokens, or reads only: see web.auth
 
     @app.after_request

@@ -35,6 +35,15 @@ class GridState:
         self._index: GridIndex | None = None
         self._lock = threading.Lock()
 
+    def names(self) -> dict[str, str]:
+        """Grid names of the active generation by code (cached per generation)."""
+        generation = self.index().generation
+        cached = getattr(self, "_names", None)
+        if cached is None or cached[0] != generation:
+            cached = (generation, {g.code: g.name for g in self.store.load_grids(generation)})
+            self._names = cached
+        return cached[1]
+
     def index(self) -> GridIndex:
         """The index of the active generation, rebuilt if the generation changed."""
         active = self.store.active_generation()

@@ -1,0 +1,323 @@
+"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) over geogrid's events.
+
+Services are our categories; a posted request is an event like any other,
+assigned on intake; statuses map to open/closed with status notes;
+``agency_responsible`` names the grid chain. JSON or XML by the path's
+extension; errors are the spec's array of {code, description}.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from xml.etree import ElementTree as ET
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from geogrid.auth import user_for_token
+from geogrid.cases import _db, _iso
+from geogrid.events import utc
+from geogrid.schema import event_history, events
+from geogrid.workflow import OPEN
+from web.state import state
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+
+_SPEC = "http://wiki.open311.org/GeoReport_v2"
+_STATUS_NOTES = {
+    "reported": "已上报 reported",
+    "accepted": "已立案 accepted",
+    "dispatched": "已派遣 dispatched",
+    "handling": "处置中 handling",
+    "resolved": "处置完毕，待核查 resolved, awaiting check",
+    "closed": "已结案 closed",
+    "rejected": "不予立案 rejected",
+    "merged": "已合并 merged into another request",
+}
+_MAX_DAYS = 90
+_DEFAULT_LIMIT = 1000
+
+
+class Open311Error(Exception):
+    """An error answered in the spec's format."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _now() -> datetime:
+    return current_app.config["CLOCK"]()
+
+
+def _render(fmt: str, root: str, item: str, rows: list[dict], status: int = 200):
+    if fmt == "json":
+        return jsonify(rows), status
+    top = ET.Element(root)
+    for row in rows:
+        _xml_item(ET.SubElement(top, item), row)
+    body = ET.tostring(top, encoding="utf-8", xml_declaration=True)
+    return Response(body, status=status, mimetype="text/xml")
+
+
+def _xml_item(node, row: dict) -> None:
+    """Flat rows only: every value of ours is a scalar."""
+    for key, value in row.items():
+        child = ET.SubElement(node, key)
+        if value is not None:
+            child.text = str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@bp.errorhandler(Open311Error)
+def _error(err: Open311Error):
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    return _render(
+        fmt, "errors", "error", [{"code": err.status, "description": err.description}], err.status
+    )
+
+
+def _fmt(fmt: str) -> str:
+    if fmt not in ("json", "xml"):
+        raise Open311Error(404, f"unknown format '.{fmt}': use .json or .xml")
+    return fmt
+
+
+@bp.get("/discovery.<fmt>")
+def discovery(fmt: str):
+    base = url_for("open311.services", fmt="json", _external=True).rsplit("/", 1)[0]
+    doc = {
+        "changeset": "2026-11-26T00:00:00Z",
+        "contact": "网格化指挥中心 geogrid",
+        "key_service": "API keys are issued by the district (geogrid user token)",
+        "endpoints": [
+            {
+                "specification": _SPEC,
+                "url": base,
+                "changeset": "2026-11-26T00:00:00Z",
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }
+        ],
+    }
+    if _fmt(fmt) == "json":
+        return jsonify(doc)
+    top = ET.Element("discovery")
+    for key in ("changeset", "contact", "key_service"):
+        ET.SubElement(top, key).text = doc[key]
+    endpoints = ET.SubElement(top, "endpoints")
+    for ep in doc["endpoints"]:
+        node = ET.SubElement(endpoints, "endpoint")
+        for key in ("specification", "url", "changeset", "type"):
+            ET.SubElement(node, key).text = ep[key]
+        formats = ET.SubElement(node, "formats")
+        for f in ep["formats"]:
+            ET.SubElement(formats, "format").text = f
+    return Response(ET.tostring(top, encoding="utf-8", xml_declaration=True), mimetype="text/xml")
+
+
+@bp.get("/services.<fmt>")
+def services(fmt: str):
+    rows = [
+        {
+            "service_code": c.code,
+            "service_name": c.name,
+            "description": f"{c.name_en}; closure within {c.close_hours:g} h",
+            "metadata": False,
+            "type": "realtime",
+            "keywords": c.name_en.lower(),
+            "group": "网格化治理",
+        }
+        for c in state().categories.values()
+    ]
+    return _render(_fmt(fmt), "services", "service", rows)
+
+
+@bp.get("/services/<code>.<fmt>")
+def service_definition(code: str, fmt: str):
+    _fmt(fmt)
+    if code not in state().categories:
+        raise Open311Error(404, f"service_code '{code}' does not exist")
+    raise Open311Error(404, f"service_code '{code}' has no metadata (metadata is false)")
+
+
+def _names() -> dict[str, str]:
+    return state().names()
+
+
+def _request_row(row, last_note: str | None) -> dict:
+    names = _names()
+    chain = [names.get(c) for c in (row.district, row.street, row.community, row.grid) if c]
+    category = state().categories.get(row.category)
+    note = _STATUS_NOTES.get(row.status, row.status)
+    return {
+        "service_request_id": str(row.id),
+        "status": "open" if row.status in OPEN else "closed",
+        "status_notes": f"{note}{'；' + last_note if last_note else ''}",
+        "service_name": category.name if category else row.category,
+        "service_code": row.category,
+        "description": row.description,
+        "agency_responsible": " / ".join(n for n in chain if n) or "中原区",
+        "service_notice": "",
+        "requested_datetime": _iso(row.reported_at),
+        "updated_datetime": _iso(row.status_at),
+        "expected_datetime": _iso(row.close_due_at),
+        "address": "",
+        "address_id": "",
+        "zipcode": "",
+        "lat": row.lat,
+        "long": row.lon,
+        "media_url": "",
+    }
+
+
+def _rows(where, limit: int) -> list[dict]:
+    with state().store.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(events).where(*where).order_by(events.c.reported_at.desc()).limit(limit)
+        ).all()
+        notes = (
+            dict(
+                conn.execute(
+                    sa.select(event_history.c.event_id, event_history.c.note)
+                    .where(
+                        event_history.c.event_id.in_([r.id for r in found]),
+                        event_history.c.note != "",
+                    )
+                    .order_by(event_history.c.id)
+                ).all()
+            )
+            if found
+            else {}
+        )
+    return [_request_row(r, notes.get(r.id)) for r in found]
+
+
+def _w3c(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(
+            400, f"{name} must be a w3 datetime such as 2026-07-01T00:00:00Z, got '{raw}'"
+        ) from None
+    if value.tzinfo is None:
+        raise Open311Error(400, f"{name} needs a time zone, got '{raw}'")
+    return utc(value)
+
+
+@bp.get("/requests.<fmt>")
+def get_requests(fmt: str):
+    """Requests; the spec's defaults: the last 90 days, at most 1,000."""
+    fmt = _fmt(fmt)
+    ids = request.args.get("service_request_id")
+    if ids:
+        try:
+            wanted = [int(i) for i in ids.split(",") if i.strip()]
+        except ValueError:
+            raise Open311Error(400, f"service_request_id must be ids, got '{ids}'") from None
+        return _render(
+            fmt, "service_requests", "request", _rows([events.c.id.in_(wanted)], _DEFAULT_LIMIT)
+        )
+    where = []
+    codes = [c for c in (request.args.get("service_code") or "").split(",") if c]
+    unknown = [c for c in codes if c not in state().categories]
+    if unknown:
+        raise Open311Error(400, f"service_code '{unknown[0]}' does not exist")
+    if codes:
+        where.append(events.c.category.in_(codes))
+    statuses = [s for s in (request.args.get("status") or "").split(",") if s]
+    if any(s not in ("open", "closed") for s in statuses):
+        raise Open311Error(400, f"status must be open or closed, got '{request.args['status']}'")
+    if statuses == ["open"]:
+        where.append(events.c.status.in_(OPEN))
+    elif statuses == ["closed"]:
+        where.append(events.c.status.not_in(OPEN))
+    start, end = _w3c("start_date"), _w3c("end_date")
+    end = end or (start + timedelta(days=_MAX_DAYS) if start else _now())
+    start = start or end - timedelta(days=_MAX_DAYS)
+    if start > end:
+        raise Open311Error(400, "start_date must be before end_date")
+    if end - start > timedelta(days=_MAX_DAYS):
+        raise Open311Error(400, f"start_date to end_date may not span more than {_MAX_DAYS} days")
+    where += [events.c.reported_at >= _db(start), events.c.reported_at <= _db(end)]
+    return _render(fmt, "service_requests", "request", _rows(where, _DEFAULT_LIMIT))
+
+
+@bp.get("/requests/<int:request_id>.<fmt>")
+def get_request(request_id: int, fmt: str):
+    fmt = _fmt(fmt)
+    rows = _rows([events.c.id == request_id], 1)
+    if not rows:
+        raise Open311Error(404, f"service_request_id '{request_id}' does not exist")
+    return _render(fmt, "service_requests", "request", rows)
+
+
+@bp.get("/tokens/<token>.<fmt>")
+def get_token(token: str, fmt: str):
+    """Requests are stored at once, so a token is the request id itself."""
+    fmt = _fmt(fmt)
+    if not token.isdigit() or not _rows([events.c.id == int(token)], 1):
+        raise Open311Error(404, f"token '{token}' does not exist")
+    return _render(
+        fmt, "service_requests", "request", [{"service_request_id": token, "token": token}]
+    )
+
+
+@bp.post("/requests.<fmt>")
+def post_request(fmt: str):
+    """A service request, form-encoded; ``api_key`` is a geogrid reporter token."""
+    fmt = _fmt(fmt)
+    form = request.form
+    key = form.get("api_key")
+    if not key:
+        raise Open311Error(403, "api_key is required")
+    user = user_for_token(state().store, key)
+    if user is None or not user.can("report"):
+        raise Open311Error(403, "api_key is not valid for posting requests")
+    code = form.get("service_code")
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    if code not in state().categories:
+        raise Open311Error(400, f"service_code '{code}' does not exist")
+    if not form.get("lat") or not form.get("long"):
+        raise Open311Error(400, "lat and long are required (addresses are not geocoded here)")
+    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
+    item = {
+        "lon": form.get("long"),
+        "lat": form.get("lat"),
+        "category": code,
+        "description": form.get("description") or "",
+        "source": "open311",
+        "crs": form.get("crs") or "wgs84",
+        "reporter_name": name,
+        "reporter_phone": form.get("phone") or None,
+    }
+    if form.get("device_id") and form.get("requested_datetime"):
+        item["reported_at"] = form["requested_datetime"]
+    result = state().intake.submit(
+        [{k: v for k, v in item.items() if v is not None}],
+        user.username,
+        state().index(),
+        _now(),
+        describe=False,
+    )[0]
+    if result.outcome == "invalid":
+        raise Open311Error(400, result.error["message"])
+    request_id = str(result.event["id"])
+    return _render(
+        fmt,
+        "service_requests",
+        "request",
+        [
+            {
+                "service_request_id": request_id,
+                "token": request_id,
+                "service_notice": "",
+                "account_id": "",
+            }
+        ],
+        201,
+    )
