@@ -23,12 +23,13 @@ $(TSTAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/geogrid demo --host 127.0.0.1 --port 5000
 
-# Browser tests drive Debian's Chromium; CJK fonts make the screenshots legible.
-BROWSER_PKGS := chromium chromium-driver fonts-wqy-microhei
+# Browser tests drive Debian's Chromium (CJK fonts make the screenshots legible);
+# the OGC API tests read it with GDAL's own client (gdal-bin: ogrinfo, ogr2ogr).
+BROWSER_PKGS := chromium chromium-driver fonts-wqy-microhei gdal-bin
 
 browser:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
-	    || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
+	    || ! command -v ogrinfo >/dev/null || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
 	  echo "installing $(BROWSER_PKGS) from Debian"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS); \
 	fi

@@ -117,6 +117,12 @@ class GridIndex:
         self._nearest_level = tiling[0] if tiling else None
         self._metric = None
         self.count = len(grids)
+        #: (min lon, min lat, max lon, max lat) of every grid
+        self.bounds = (
+            tuple(shapely.total_bounds([g.geometry for g in grids]))
+            if grids
+            else (0.0, 0.0, 0.0, 0.0)
+        )
 
     def assign(self, x, y, crs: str = "wgs84") -> Assignment:
         """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""

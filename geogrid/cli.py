@@ -265,14 +265,34 @@ def user_token(ctx: click.Context, username: str, name: str) -> None:
 
 @main.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["geojson"]), default="geojson", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "gpkg", "xlsx"]),
+    default="geojson",
+    show_default=True,
 )
+@click.option("--personal", is_flag=True, help="gpkg: include reporter names and phones.")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
-def export(ctx: click.Context, fmt: str, out: Path) -> None:
-    """Write the active generation's grids to OUT."""
+def export(ctx: click.Context, fmt: str, personal: bool, out: Path) -> None:
+    """Write the active generation: grids as GeoJSON, every layer as a GeoPackage, or the
+    per-grid Excel report (counts, closure and on-time rates per street, community, grid)."""
     store = _store(ctx)
     generation = store.active_generation()
+    if fmt == "gpkg":
+        from geogrid.exports import export_gpkg
+
+        out.unlink(missing_ok=True)
+        counts = export_gpkg(store, out, personal)
+        click.echo(", ".join(f"{n} {layer}" for layer, n in counts.items()) + f" -> {out}")
+        return
+    if fmt == "xlsx":
+        from geogrid.categories import load_categories
+        from geogrid.exports import export_xlsx
+
+        counts = export_xlsx(store, out, load_categories(), datetime.now(UTC))
+        click.echo(", ".join(f"{n} rows in {sheet}" for sheet, n in counts.items()) + f" -> {out}")
+        return
     grids = store.load_grids(generation)
     collection = {
         "type": "FeatureCollection",

@@ -24,7 +24,7 @@ from geogrid import codes
 from geogrid.events import utc
 from geogrid.schema import events
 
-__all__ = ["rates", "stats"]
+__all__ = ["rates", "stats", "frame_of", "closure"]
 
 _LEVELS = ("street", "community", "grid")
 
@@ -44,7 +44,8 @@ def rates(due: int, closed: int, on_time: int) -> dict:
     }
 
 
-def _frame(conn: sa.Connection, code: str | None) -> pd.DataFrame:
+def frame_of(conn: sa.Connection, code: str | None) -> pd.DataFrame:
+    """The events of ``code``'s subtree (all if None) as a frame, times in UTC."""
     query = sa.select(
         events.c.id,
         events.c.category,
@@ -76,7 +77,7 @@ def _frame(conn: sa.Connection, code: str | None) -> pd.DataFrame:
     return frame
 
 
-def _closure(frame: pd.DataFrame, start, end) -> dict:
+def closure(frame: pd.DataFrame, start, end) -> dict:
     cases = frame[~frame.status.isin(["rejected", "merged"])]
     due_in = (cases.close_due_at >= start) & (cases.close_due_at < end)
     closed_in = cases.closed_at.notna() & (cases.closed_at >= start) & (cases.closed_at < end)
@@ -104,7 +105,7 @@ def stats(
     The period is [start, end); open-ended sides reach the first report and
     ``now`` (inclusive: a case reported this instant counts).
     """
-    frame = _frame(conn, code)
+    frame = frame_of(conn, code)
     start = pd.Timestamp(utc(start)) if start else pd.Timestamp.min.tz_localize("UTC")
     end = pd.Timestamp(utc(end)) if end else pd.Timestamp(utc(now)) + pd.Timedelta(1, "us")
     reported = frame[(frame.reported_at >= start) & (frame.reported_at < end)]
@@ -117,7 +118,7 @@ def stats(
         "by_category": {
             k: int(v) for k, v in reported.category.value_counts().sort_index().items()
         },
-        **_closure(frame, start, end),
+        **closure(frame, start, end),
     }
     for level in _LEVELS if breakdown else ():
         rows = []
@@ -126,7 +127,7 @@ def stats(
                 {
                     "code": unit,
                     "reported": int(((part.reported_at >= start) & (part.reported_at < end)).sum()),
-                    **_closure(part, start, end),
+                    **closure(part, start, end),
                 }
             )
         out[f"by_{level}"] = rows

@@ -61,8 +61,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         api_boundaries,
         api_events,
         api_stations,
+        downloads,
         errors,
         mapview,
+        ogcapi,
         open311,
         pages,
     )
@@ -83,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_boundaries.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(open311.bp)
+    app.register_blueprint(ogcapi.bp)
+    app.register_blueprint(downloads.bp)
     csrf = CSRFProtect(app)
     for blueprint in (
         api.bp,
