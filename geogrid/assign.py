@@ -27,8 +27,9 @@ import pyproj
 import shapely
 
 from geogrid import codes
+from geogrid.cellengine import CellEngine
 from geogrid.coords import to_wgs84
-from geogrid.engine import NO_OWNER, Engine, STRtreeEngine
+from geogrid.engine import NO_OWNER, Engine
 from geogrid.registry import Grid
 
 __all__ = ["Assignment", "GridIndex", "METHODS", "DEFAULT_TOLERANCE_M", "utm_crs_for"]
@@ -92,7 +93,8 @@ class GridIndex:
     tolerance_m : float
         How far outside every grid a point may be and still go to the nearest.
     engine : callable
-        Builds an :class:`~geogrid.engine.Engine` from sorted geometries.
+        Builds an :class:`~geogrid.engine.Engine` from sorted geometries: the
+        cell engine by default, :class:`~geogrid.engine.STRtreeEngine` as reference.
     """
 
     def __init__(
@@ -100,7 +102,7 @@ class GridIndex:
         grids: Sequence[Grid],
         generation: int | None = None,
         tolerance_m: float = DEFAULT_TOLERANCE_M,
-        engine: EngineFactory = STRtreeEngine,
+        engine: EngineFactory = CellEngine,
     ) -> None:
         if not (tolerance_m >= 0):
             raise ValueError(f"tolerance_m must be >= 0 metres, got {tolerance_m!r}")
@@ -113,6 +115,9 @@ class GridIndex:
         self.layers = [(lv, _Layer(by_level[lv], engine)) for lv in regular]
         self.dedicated = _Layer(by_level.get("dedicated", []), engine)
         self.districts = sorted({g.code[:6] for g in grids})
+        self._scalar = all(hasattr(layer.engine, "owner") for _, layer in self.layers) and (
+            hasattr(self.dedicated.engine, "owner")
+        )
         tiling = [lv for lv in regular if lv != "micro"] or regular
         self._nearest_level = tiling[0] if tiling else None
         self._metric = None
@@ -149,7 +154,33 @@ class GridIndex:
 
     def locate(self, x: float, y: float, crs: str = "wgs84") -> dict:
         """Assign one point; a dict of codes (None where none), method and generation."""
+        if crs in ("wgs84", "cgcs2000") and self._scalar:
+            found = self._locate_fast(float(x), float(y))
+            if found is not None:
+                return found
         return self.assign([x], [y], crs).row(0)
+
+    def _locate_fast(self, x: float, y: float) -> dict | None:
+        """One point through the engines' scalar path; None if it lies outside every grid."""
+        for _level, layer in self.layers:
+            owner, on_edge = layer.engine.owner(x, y)
+            if owner != NO_OWNER:
+                code = str(layer.codes[owner])
+                break
+        else:
+            return None
+        dedicated = None
+        if len(self.dedicated.codes):
+            d, _ = self.dedicated.engine.owner(x, y)
+            dedicated = str(self.dedicated.codes[d]) if d != NO_OWNER else None
+        out = {name: code[:n] if len(code) >= n else None for name, n in _PREFIX.items()}
+        out.update(
+            micro=code if len(code) == 17 else None,
+            dedicated=dedicated,
+            method="edge" if on_edge else "inside",
+            generation=self.generation,
+        )
+        return {k: out[k] for k in (*_COLUMNS, "generation")}
 
     def _layer(self, level: str) -> _Layer:
         return dict(self.layers)[level]
