@@ -1,7 +1,7 @@
 """A cell-table point-in-polygon engine: exact, vectorized, compiled with numba.
 
 The bounding box of the polygons is cut into cells of about ``cell_m`` metres
-(by default sized for ~256 cells per polygon: 5-6 m for micro grids).
+(by default ~1,600 cells per polygon: 2-3 m for micro grids; at most 40M cells).
 A cell that no edge comes near belongs wholly to one polygon (or to none): a
 point there is answered by one table read. In a cell that edges cross, the
 candidate polygons are tested in code order with a crossing-number test
@@ -26,11 +26,11 @@ __all__ = ["CellEngine"]
 
 _BOUNDARY = -2
 _OUTSIDE, _INSIDE, _NEAR, _VERTEX = 0, 1, 2, 3
-_MAX_CELLS = 25_000_000
-_CELLS_PER_POLYGON = 256
+_MAX_CELLS = 40_000_000
+_CELLS_PER_POLYGON = 1600
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _pip(px, py, pid, coords, ring_offsets, poly_rings, near):
     """Even-odd crossing test over every ring of polygon ``pid``; _NEAR if close to an edge."""
     inside = False
@@ -38,7 +38,7 @@ def _pip(px, py, pid, coords, ring_offsets, poly_rings, near):
         for i in range(ring_offsets[r], ring_offsets[r + 1] - 1):
             x1, y1 = coords[i, 0], coords[i, 1]
             x2, y2 = coords[i + 1, 0], coords[i + 1, 1]
-            if px == x1 and py == y1:
+            if (px == x1 and py == y1) or (px == x2 and py == y2):
                 return _VERTEX  # exactly a vertex: on the boundary, no doubt
             if (
                 min(x1, x2) - near <= px <= max(x1, x2) + near
@@ -56,32 +56,33 @@ def _pip(px, py, pid, coords, ring_offsets, poly_rings, near):
 
 
 @nb.njit(cache=True)
-def _candidates(bounds, x0, y0, dx, dy, nx, ny):
-    """CSR of the polygons whose bounding box touches each cell, in polygon order."""
-    counts = np.zeros(nx * ny + 1, dtype=np.int64)
+def _candidates(bounds, x0, y0, dx, dy, nx, ny, slot_of, n_slots):
+    """For each boundary cell (slot): the polygons whose bounding box touches it, in order."""
+    counts = np.zeros(n_slots + 1, dtype=np.int64)
     n = bounds.shape[0]
-    for p in range(n):
-        ix0 = max(0, int(math.floor((bounds[p, 0] - x0) / dx)))
-        iy0 = max(0, int(math.floor((bounds[p, 1] - y0) / dy)))
-        ix1 = min(nx - 1, int(math.floor((bounds[p, 2] - x0) / dx)))
-        iy1 = min(ny - 1, int(math.floor((bounds[p, 3] - y0) / dy)))
-        for iy in range(iy0, iy1 + 1):
-            for ix in range(ix0, ix1 + 1):
-                counts[iy * nx + ix + 1] += 1
-    start = np.cumsum(counts)
-    fill = start[:-1].copy()
-    out = np.empty(start[-1], dtype=np.int32)
-    for p in range(n):
-        ix0 = max(0, int(math.floor((bounds[p, 0] - x0) / dx)))
-        iy0 = max(0, int(math.floor((bounds[p, 1] - y0) / dy)))
-        ix1 = min(nx - 1, int(math.floor((bounds[p, 2] - x0) / dx)))
-        iy1 = min(ny - 1, int(math.floor((bounds[p, 3] - y0) / dy)))
-        for iy in range(iy0, iy1 + 1):
-            for ix in range(ix0, ix1 + 1):
-                c = iy * nx + ix
-                out[fill[c]] = p
-                fill[c] += 1
-    return start, out
+    for phase in range(2):
+        if phase == 1:
+            counts = np.cumsum(counts)
+        fill = counts[:-1].copy()
+        out = np.empty(counts[-1] if phase == 1 else 0, dtype=np.int32)
+        for p in range(n):
+            ix0 = max(0, int(math.floor((bounds[p, 0] - x0) / dx)))
+            iy0 = max(0, int(math.floor((bounds[p, 1] - y0) / dy)))
+            ix1 = min(nx - 1, int(math.floor((bounds[p, 2] - x0) / dx)))
+            iy1 = min(ny - 1, int(math.floor((bounds[p, 3] - y0) / dy)))
+            for iy in range(iy0, iy1 + 1):
+                for ix in range(ix0, ix1 + 1):
+                    s = slot_of[iy * nx + ix]
+                    if s < 0:
+                        continue
+                    if phase == 0:
+                        counts[s + 1] += 1
+                    else:
+                        out[fill[s]] = p
+                        fill[s] += 1
+        if phase == 1:
+            return counts, out
+    return counts, np.empty(0, dtype=np.int32)
 
 
 @nb.njit(cache=True)
@@ -114,53 +115,223 @@ def _mark_edges(coords, ring_offsets, x0, y0, dx, dy, nx, ny, pad):
     return marked
 
 
-@nb.njit(cache=True, parallel=True)
-def _interiors(marked, start, cand, coords, ring_offsets, poly_rings, x0, y0, dx, dy, nx, near):
-    """The owner of each cell no edge touches (from its centre), _BOUNDARY for the rest."""
-    owner = np.empty(marked.shape[0], dtype=np.int32)
-    for c in nb.prange(marked.shape[0]):
-        if marked[c]:
-            owner[c] = _BOUNDARY
-            continue
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def _interiors(
+    slot_of, start, cand, coords, ring_offsets, poly_rings, x0, y0, dx, dy, nx, ny, near
+):
+    """Owners of the cells no edge touches; boundary cells get -(slot + 2).
+
+    Two neighbouring untouched cells of a row share their owner (an edge between
+    them would touch both), so only the first of each run is tested, against the
+    candidates of the boundary cell before it.
+    """
+    table = np.empty(nx * ny, dtype=np.int32)
+    for iy in nb.prange(ny):
+        owner = -1
+        previous = -1
+        for ix in range(nx):
+            c = iy * nx + ix
+            s = slot_of[c]
+            if s >= 0:
+                table[c] = -(s + 2)
+                previous = s
+                continue
+            if previous >= 0:  # the first cell of a run: test its centre
+                cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
+                owner = -1
+                for j in range(start[previous], start[previous + 1]):
+                    if _pip(cx, cy, cand[j], coords, ring_offsets, poly_rings, near) == _INSIDE:
+                        owner = cand[j]
+                        break
+                previous = -1
+            table[c] = owner
+    return table
+
+
+@nb.njit(cache=True)
+def _raster(coords, ring_offsets, x0, y0, dx, dy, nx, ny, pad, slot_of, counts, fill, out, phase):
+    """Walk every (edge, cell it touches) pair: count them (phase 0) or list them (phase 1)."""
+    for r in range(ring_offsets.shape[0] - 1):
+        for i in range(ring_offsets[r], ring_offsets[r + 1] - 1):
+            xa, ya = coords[i, 0], coords[i, 1]
+            xb, yb = coords[i + 1, 0], coords[i + 1, 1]
+            lo, hi = min(ya, yb), max(ya, yb)
+            iy0 = max(0, int(math.floor((lo - pad - y0) / dy)))
+            iy1 = min(ny - 1, int(math.floor((hi + pad - y0) / dy)))
+            for iy in range(iy0, iy1 + 1):
+                band_lo = max(lo, y0 + iy * dy - pad)
+                band_hi = min(hi, y0 + (iy + 1) * dy + pad)
+                if hi - lo > 0.0:
+                    xl = xa + (band_lo - ya) * (xb - xa) / (yb - ya)
+                    xh = xa + (band_hi - ya) * (xb - xa) / (yb - ya)
+                else:
+                    xl, xh = xa, xb
+                ix0 = max(0, int(math.floor((min(xl, xh) - pad - x0) / dx)))
+                ix1 = min(nx - 1, int(math.floor((max(xl, xh) + pad - x0) / dx)))
+                for ix in range(ix0, ix1 + 1):
+                    s = slot_of[iy * nx + ix]
+                    if phase == 0:
+                        counts[s + 1] += 1
+                    else:
+                        out[fill[s]] = i
+                        fill[s] += 1
+
+
+def _cell_edges(coords, ring_offsets, x0, y0, dx, dy, nx, ny, pad, slot_of, n_slots):
+    """For each boundary cell (slot), the edges (start coordinate index) that touch it."""
+    counts = np.zeros(n_slots + 1, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    args = (coords, ring_offsets, x0, y0, dx, dy, nx, ny, pad, slot_of)
+    _raster(*args, counts, empty, np.zeros(0, dtype=np.int32), 0)
+    start = np.cumsum(counts)
+    out = np.empty(start[-1], dtype=np.int32)
+    _raster(*args, counts, start[:-1].copy(), out, 1)
+    return start, out
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def _boundary_lists(
+    slot_cells,
+    start,
+    cand,
+    estart_cell,
+    cedges_cell,
+    coord_poly,
+    coords,
+    ring_offsets,
+    poly_rings,
+    x0,
+    y0,
+    dx,
+    dy,
+    nx,
+    near,
+):
+    """Per boundary cell: its candidates in code order, the centre's state for each, and
+    each candidate's edges in the cell (sorted by polygon, so each is one run)."""
+    n = slot_cells.shape[0]
+    bstart = start
+    bcand = np.empty(bstart[-1], dtype=np.int32)
+    bstate = np.empty(bstart[-1], dtype=np.int8)
+    erange = np.zeros((bstart[-1], 2), dtype=np.int32)
+    edges = cedges_cell.copy()
+    for s in nb.prange(n):
+        c = slot_cells[s]
+        a, b = estart_cell[s], estart_cell[s + 1]
+        for i in range(a + 1, b):  # insertion sort by polygon: a handful per cell
+            e = edges[i]
+            k = i - 1
+            while k >= a and coord_poly[edges[k]] > coord_poly[e]:
+                edges[k + 1] = edges[k]
+                k -= 1
+            edges[k + 1] = e
         cx = x0 + (c % nx + 0.5) * dx
         cy = y0 + (c // nx + 0.5) * dy
-        found = -1
-        for j in range(start[c], start[c + 1]):
-            if _pip(cx, cy, cand[j], coords, ring_offsets, poly_rings, near) == _INSIDE:
-                found = cand[j]
-                break
-        owner[c] = found
-    return owner
+        pos = a
+        for m in range(start[s + 1] - start[s]):
+            p = cand[start[s] + m]
+            j = bstart[s] + m
+            bcand[j] = p
+            state = _pip(cx, cy, p, coords, ring_offsets, poly_rings, near)
+            bstate[j] = state if state == _INSIDE or state == _OUTSIDE else 2
+            while pos < b and coord_poly[edges[pos]] < p:
+                pos += 1
+            erange[j, 0] = pos
+            while pos < b and coord_poly[edges[pos]] == p:
+                pos += 1
+            erange[j, 1] = pos
+    return bstart, bcand, bstate, erange, edges
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _local(px, py, cx, cy, j, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, near):
+    """State of polygon bcand[j] at the point, from the cell centre's state and the parity of
+    the polygon's edges crossing centre->point; the full test when anything is degenerate."""
+    p = bcand[j]
+    state = bstate[j]
+    if state == 2:
+        return _pip(px, py, p, coords, ring_offsets, poly_rings, near)
+    lx, ly = px - cx, py - cy
+    span = max(abs(lx), abs(ly))
+    flip = False
+    for k in range(erange[j, 0], erange[j, 1]):
+        i = edges[k]
+        x1, y1 = coords[i, 0], coords[i, 1]
+        x2, y2 = coords[i + 1, 0], coords[i + 1, 1]
+        if (px == x1 and py == y1) or (px == x2 and py == y2):
+            return _VERTEX
+        ex, ey = x2 - x1, y2 - y1
+        length = max(abs(ex), abs(ey))
+        o_point = ex * (py - y1) - ey * (px - x1)
+        if (
+            min(x1, x2) - near <= px <= max(x1, x2) + near
+            and min(y1, y2) - near <= py <= max(y1, y2) + near
+            and (abs(o_point) <= near * length or length == 0.0)
+        ):
+            return _NEAR
+        o_centre = ex * (cy - y1) - ey * (cx - x1)
+        o_a = lx * (y1 - cy) - ly * (x1 - cx)
+        o_b = lx * (y2 - cy) - ly * (x2 - cx)
+        if abs(o_centre) <= near * length or abs(o_a) <= near * span or abs(o_b) <= near * span:
+            return _pip(px, py, p, coords, ring_offsets, poly_rings, near)
+        if (o_centre > 0) != (o_point > 0) and (o_a > 0) != (o_b > 0):
+            flip = not flip
+    inside = (state == _INSIDE) != flip
+    return _INSIDE if inside else _OUTSIDE
 
 
 @nb.njit(cache=True)
 def _query_one(
-    px, py, table, start, cand, coords, ring_offsets, poly_rings, x0, y0, dx, dy, nx, ny, near
+    px,
+    py,
+    table,
+    bstart,
+    bcand,
+    bstate,
+    erange,
+    edges,
+    coords,
+    ring_offsets,
+    poly_rings,
+    x0,
+    y0,
+    dx,
+    dy,
+    nx,
+    ny,
+    near,
 ):
     """One point: (owner, unsure, on a vertex of the owner)."""
     fx, fy = (px - x0) / dx, (py - y0) / dy
     if not (0.0 <= fx < nx and 0.0 <= fy < ny):
         return -1, not (math.isfinite(px) and math.isfinite(py)), False
-    c = int(fy) * nx + int(fx)
-    o = table[c]
-    if o != _BOUNDARY:
+    ix, iy = int(fx), int(fy)
+    o = table[iy * nx + ix]
+    if o >= -1:
         return o, False, False
-    for j in range(start[c], start[c + 1]):
-        state = _pip(px, py, cand[j], coords, ring_offsets, poly_rings, near)
+    s = -o - 2
+    cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
+    for j in range(bstart[s], bstart[s + 1]):
+        state = _local(
+            px, py, cx, cy, j, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, near
+        )
         if state == _NEAR:
             return -1, True, False
         if state == _INSIDE or state == _VERTEX:
-            return cand[j], False, state == _VERTEX
+            return bcand[j], False, state == _VERTEX
     return -1, False, False
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def _query(
     xs,
     ys,
     table,
-    start,
-    cand,
+    bstart,
+    bcand,
+    bstate,
+    erange,
+    edges,
     coords,
     ring_offsets,
     poly_rings,
@@ -183,18 +354,34 @@ def _query(
         if not (0.0 <= fx < nx and 0.0 <= fy < ny):
             unsure[k] = not (math.isfinite(px) and math.isfinite(py))
             continue
-        c = int(fy) * nx + int(fx)
-        o = table[c]
-        if o != _BOUNDARY:
+        ix, iy = int(fx), int(fy)
+        o = table[iy * nx + ix]
+        if o >= -1:
             owners[k] = o
             continue
-        for j in range(start[c], start[c + 1]):
-            state = _pip(px, py, cand[j], coords, ring_offsets, poly_rings, near)
+        s = -o - 2
+        cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
+        for j in range(bstart[s], bstart[s + 1]):
+            state = _local(
+                px,
+                py,
+                cx,
+                cy,
+                j,
+                bcand,
+                bstate,
+                erange,
+                edges,
+                coords,
+                ring_offsets,
+                poly_rings,
+                near,
+            )
             if state == _NEAR:
                 unsure[k] = True
                 break
             if state == _INSIDE or state == _VERTEX:
-                owners[k] = cand[j]
+                owners[k] = bcand[j]
                 vertex[k] = state == _VERTEX
                 break
 
@@ -216,7 +403,7 @@ class CellEngine:
         self.poly_rings = part_offsets[geom_offsets].astype(np.int64)
         x0, y0, x1, y1 = shapely.total_bounds(self.geometries)
         lat = math.radians((y0 + y1) / 2)
-        if cell_m is None:  # ~256 cells per polygon, 2 m at the finest
+        if cell_m is None:  # ~1,600 cells per polygon, 2 m at the finest
             area = max((x1 - x0) * 111_320.0 * math.cos(lat) * (y1 - y0) * 110_574.0, 1.0)
             cell_m = max(2.0, math.sqrt(area / (self.size * _CELLS_PER_POLYGON)))
         self.cell_m = float(cell_m)
@@ -228,14 +415,40 @@ class CellEngine:
         self.nx = int(math.ceil((x1 - self.x0) / dx)) + 2
         self.ny = int(math.ceil((y1 - self.y0) / dy)) + 2
         bounds = shapely.bounds(self.geometries)
-        self.start, self.cand = _candidates(bounds, self.x0, self.y0, dx, dy, self.nx, self.ny)
         marked = _mark_edges(
             self.coords, self.ring_offsets, self.x0, self.y0, dx, dy, self.nx, self.ny, self.near
         )
-        self.table = _interiors(
-            marked,
-            self.start,
-            self.cand,
+        cells = np.flatnonzero(marked)
+        del marked
+        slot_of = np.full(self.nx * self.ny, -1, dtype=np.int32)
+        slot_of[cells] = np.arange(len(cells), dtype=np.int32)
+        start, cand = _candidates(
+            bounds, self.x0, self.y0, dx, dy, self.nx, self.ny, slot_of, len(cells)
+        )
+        estart, cedges = _cell_edges(
+            self.coords,
+            self.ring_offsets,
+            self.x0,
+            self.y0,
+            dx,
+            dy,
+            self.nx,
+            self.ny,
+            self.near,
+            slot_of,
+            len(cells),
+        )
+        ring_poly = np.repeat(np.arange(self.size), np.diff(self.poly_rings))
+        coord_poly = ring_poly[
+            np.repeat(np.arange(len(self.ring_offsets) - 1), np.diff(self.ring_offsets))
+        ].astype(np.int32)
+        (self.bstart, self.bcand, self.bstate, self.erange, self.edges) = _boundary_lists(
+            cells,
+            start,
+            cand,
+            estart,
+            cedges,
+            coord_poly,
             self.coords,
             self.ring_offsets,
             self.poly_rings,
@@ -244,6 +457,21 @@ class CellEngine:
             dx,
             dy,
             self.nx,
+            self.near,
+        )
+        self.table = _interiors(
+            slot_of,
+            start,
+            cand,
+            self.coords,
+            self.ring_offsets,
+            self.poly_rings,
+            self.x0,
+            self.y0,
+            dx,
+            dy,
+            self.nx,
+            self.ny,
             self.near,
         )
 
@@ -258,17 +486,23 @@ class CellEngine:
                 self.coords,
                 self.ring_offsets,
                 self.poly_rings,
-                self.start,
-                self.cand,
                 self.table,
+                self.bstart,
+                self.bcand,
+                self.bstate,
+                self.erange,
+                self.edges,
             )
         )
 
     def _args(self) -> tuple:
         return (
             self.table,
-            self.start,
-            self.cand,
+            self.bstart,
+            self.bcand,
+            self.bstate,
+            self.erange,
+            self.edges,
             self.coords,
             self.ring_offsets,
             self.poly_rings,
@@ -300,7 +534,7 @@ class CellEngine:
         unsure = np.empty(len(x), dtype=np.bool_)
         on_edge = np.empty(len(x), dtype=np.bool_)
         _query(x, y, *self._args(), found, unsure, on_edge)
-        owner = found.astype(np.int64)
+        owner = found  # int32 indexes numpy arrays as well
         near = np.flatnonzero(unsure)
         if len(near):  # within 0.1 mm of an edge: GEOS decides, exactly
             sub = None if points is None else points[near]
