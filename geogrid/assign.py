@@ -133,14 +133,13 @@ class GridIndex:
         """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""
         x, y = to_wgs84(np.atleast_1d(x), np.atleast_1d(y), crs)
         n = len(x)
-        points = shapely.points(x, y)
         finest = np.full(n, "", dtype="U17")
         method = np.full(n, "outside", dtype="U8")
         todo = np.arange(n)
         for _level, layer in self.layers:
             if len(todo) == 0:
                 break
-            owner, on_edge = layer.engine.owners(x[todo], y[todo], points[todo])
+            owner, on_edge = layer.engine.owners(x[todo], y[todo])
             hit = owner != NO_OWNER
             finest[todo[hit]] = layer.codes[owner[hit]]
             method[todo[hit]] = np.where(on_edge[hit], "edge", "inside")
@@ -150,7 +149,7 @@ class GridIndex:
             hit = near != NO_OWNER
             finest[todo[hit]] = self._layer(self._nearest_level).codes[near[hit]]
             method[todo[hit]] = "nearest"
-        return self._assemble(x, y, points, finest, method)
+        return self._assemble(x, y, finest, method)
 
     def locate(self, x: float, y: float, crs: str = "wgs84") -> dict:
         """Assign one point; a dict of codes (None where none), method and generation."""
@@ -185,7 +184,7 @@ class GridIndex:
     def _layer(self, level: str) -> _Layer:
         return dict(self.layers)[level]
 
-    def _assemble(self, x, y, points, finest, method) -> Assignment:
+    def _assemble(self, x, y, finest, method) -> Assignment:
         columns = {name: finest.astype(f"U{n}") for name, n in _PREFIX.items()}
         columns["micro"] = np.where(np.char.str_len(finest) == 17, finest, "")
         columns["district"] = np.where(
@@ -195,7 +194,7 @@ class GridIndex:
         ).astype("U6")
         dedicated = np.full(len(x), "", dtype="U17")
         if len(self.dedicated.codes):
-            owner, _ = self.dedicated.engine.owners(x, y, points)
+            owner, _ = self.dedicated.engine.owners(x, y)
             hit = owner != NO_OWNER
             dedicated[hit] = self.dedicated.codes[owner[hit]]
         return Assignment(dedicated=dedicated, method=method, generation=self.generation, **columns)
@@ -203,25 +202,37 @@ class GridIndex:
     def _nearest(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Lowest-coded nearest tiling grid within the tolerance, metres in UTM."""
         if self._metric is None:
-            layer = self._layer(self._nearest_level)
-            cx, cy = shapely.get_coordinates(
-                shapely.centroid(shapely.union_all(shapely.envelope(layer.geometries)))
-            )[0]
-            to_metric = pyproj.Transformer.from_crs(4326, utm_crs_for(cx, cy), always_xy=True)
-            geoms = shapely.transform(
-                layer.geometries,
-                lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1])),
-            )
-            self._metric = (to_metric, shapely.STRtree(geoms))
-        to_metric, tree = self._metric
-        mx, my = to_metric.transform(x, y)
+            self._metric = self._nearest_index()
+        to_metric, tree, mask = self._metric
         owner = np.full(len(x), NO_OWNER, dtype="int64")
+        near = np.flatnonzero(shapely.contains_xy(mask, x, y))  # within reach at all
+        if not len(near):
+            return owner
+        mx, my = to_metric.transform(x[near], y[near])
         point_idx, geom_idx = tree.query_nearest(
             shapely.points(mx, my), max_distance=self.tolerance_m, all_matches=True
         )
         if len(point_idx):
-            first = np.full(len(x), np.iinfo("int64").max, dtype="int64")
+            first = np.full(len(near), np.iinfo("int64").max, dtype="int64")
             np.minimum.at(first, point_idx, geom_idx)
             hit = first != np.iinfo("int64").max
-            owner[hit] = first[hit]
+            owner[near[hit]] = first[hit]
         return owner
+
+    def _nearest_index(self):
+        """The tiling grids in metres, and a lon/lat mask of everything within reach."""
+        layer = self._layer(self._nearest_level)
+        x0, y0, x1, y1 = shapely.total_bounds(layer.geometries)
+        crs = utm_crs_for((x0 + x1) / 2, (y0 + y1) / 2)
+        to_metric = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+        back = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+        metric = shapely.transform(
+            layer.geometries, lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+        )
+        # a little wider than the tolerance, so rounding never cuts a point off
+        reach = shapely.union_all(metric).buffer(self.tolerance_m + 1.0)
+        mask = shapely.transform(
+            reach, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1]))
+        )
+        shapely.prepare(mask)
+        return to_metric, shapely.STRtree(metric), mask
