@@ -85,33 +85,26 @@ def _candidates(bounds, x0, y0, dx, dy, nx, ny, slot_of, n_slots):
     return counts, np.empty(0, dtype=np.int32)
 
 
-@nb.njit(cache=True)
 def _mark_edges(coords, ring_offsets, x0, y0, dx, dy, nx, ny, pad):
-    """Mark every cell an edge passes through or within ``pad`` of: a boundary cell.
-
-    Row by row: the part of the edge inside the row's band (grown by ``pad``)
-    spans a run of cells, grown by ``pad`` too.
-    """
+    """Mark every cell an edge passes through or within ``pad`` of: a boundary cell."""
     marked = np.zeros(nx * ny, dtype=np.uint8)
-    for r in range(ring_offsets.shape[0] - 1):
-        for i in range(ring_offsets[r], ring_offsets[r + 1] - 1):
-            xa, ya = coords[i, 0], coords[i, 1]
-            xb, yb = coords[i + 1, 0], coords[i + 1, 1]
-            lo, hi = min(ya, yb), max(ya, yb)
-            iy0 = max(0, int(math.floor((lo - pad - y0) / dy)))
-            iy1 = min(ny - 1, int(math.floor((hi + pad - y0) / dy)))
-            for iy in range(iy0, iy1 + 1):
-                band_lo = max(lo, y0 + iy * dy - pad)
-                band_hi = min(hi, y0 + (iy + 1) * dy + pad)
-                if hi - lo > 0.0:
-                    xl = xa + (band_lo - ya) * (xb - xa) / (yb - ya)
-                    xh = xa + (band_hi - ya) * (xb - xa) / (yb - ya)
-                else:
-                    xl, xh = xa, xb
-                ix0 = max(0, int(math.floor((min(xl, xh) - pad - x0) / dx)))
-                ix1 = min(nx - 1, int(math.floor((max(xl, xh) + pad - x0) / dx)))
-                for ix in range(ix0, ix1 + 1):
-                    marked[iy * nx + ix] = 1
+    none32 = np.zeros(0, dtype=np.int32)
+    _raster(
+        coords,
+        ring_offsets,
+        x0,
+        y0,
+        dx,
+        dy,
+        nx,
+        ny,
+        pad,
+        none32,
+        marked,
+        np.zeros(0, dtype=np.int64),
+        none32,
+        -1,
+    )
     return marked
 
 
@@ -150,7 +143,12 @@ def _interiors(
 
 @nb.njit(cache=True)
 def _raster(coords, ring_offsets, x0, y0, dx, dy, nx, ny, pad, slot_of, counts, fill, out, phase):
-    """Walk every (edge, cell it touches) pair: count them (phase 0) or list them (phase 1)."""
+    """Walk every (edge, cell it touches) pair: mark the cell (phase -1), count the pairs per
+    boundary cell (phase 0) or list them (phase 1).
+
+    Row by row: the part of the edge inside the row's band (grown by ``pad``)
+    spans a run of cells, grown by ``pad`` too.
+    """
     for r in range(ring_offsets.shape[0] - 1):
         for i in range(ring_offsets[r], ring_offsets[r + 1] - 1):
             xa, ya = coords[i, 0], coords[i, 1]
@@ -169,6 +167,9 @@ def _raster(coords, ring_offsets, x0, y0, dx, dy, nx, ny, pad, slot_of, counts, 
                 ix0 = max(0, int(math.floor((min(xl, xh) - pad - x0) / dx)))
                 ix1 = min(nx - 1, int(math.floor((max(xl, xh) + pad - x0) / dx)))
                 for ix in range(ix0, ix1 + 1):
+                    if phase == -1:
+                        counts[iy * nx + ix] = 1
+                        continue
                     s = slot_of[iy * nx + ix]
                     if phase == 0:
                         counts[s + 1] += 1

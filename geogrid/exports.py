@@ -19,6 +19,7 @@ from geogrid.privacy import mask_attributes
 from geogrid.schema import events
 from geogrid.stations import load_stations
 from geogrid.store import Store
+from geogrid.workflow import STATUSES
 
 __all__ = ["export_gpkg", "export_xlsx", "LAYERS"]
 
@@ -104,16 +105,7 @@ def _unit_rows(
         row = {"编码 code": unit, "名称 name": names.get(unit, ""), "上报 reported": len(reported)}
         for code, category in categories.items():
             row[f"{category.name} {code}"] = int((reported.category == code).sum())
-        for status in (
-            "reported",
-            "accepted",
-            "dispatched",
-            "handling",
-            "resolved",
-            "closed",
-            "rejected",
-            "merged",
-        ):
+        for status in STATUSES:
             row[status] = int((reported.status == status).sum())
         c = closure(part, start, end)
         row.update(

@@ -15,31 +15,33 @@ from web.state import state
 bp = Blueprint("downloads", __name__, url_prefix="/export")
 
 
+def _send(write, filename: str, mimetype: str):
+    """Write an export to a temporary file and send it as an attachment."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / filename
+        write(path)
+        data = path.read_bytes()
+    return send_file(
+        io.BytesIO(data), download_name=f"geogrid-{filename}", mimetype=mimetype, as_attachment=True
+    )
+
+
 @bp.get("/report.xlsx")
 @require("read")
 def report():
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "report.xlsx"
-        export_xlsx(state().store, path, state().categories, current_app.config["CLOCK"]())
-        data = path.read_bytes()
-    return send_file(
-        io.BytesIO(data),
-        download_name="geogrid-report.xlsx",
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
+    now = current_app.config["CLOCK"]()
+    return _send(
+        lambda path: export_xlsx(state().store, path, state().categories, now),
+        "report.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
 
 @bp.get("/layers.gpkg")
 @require("read")
 def layers():
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "layers.gpkg"
-        export_gpkg(state().store, path)
-        data = path.read_bytes()
-    return send_file(
-        io.BytesIO(data),
-        download_name="geogrid-layers.gpkg",
-        mimetype="application/geopackage+sqlite3",
-        as_attachment=True,
+    return _send(
+        lambda path: export_gpkg(state().store, path),
+        "layers.gpkg",
+        "application/geopackage+sqlite3",
     )
