@@ -347,20 +347,30 @@ def _query(
     unsure,
     vertex,
 ):
-    """:func:`_query_one` over arrays, written out: numba keeps this loop tight."""
-    for k in nb.prange(xs.shape[0]):
+    """:func:`_query_one` over arrays, in two passes.
+
+    The first pass only finds each point's cell and reads the table: a tight loop
+    whose independent memory reads the processor overlaps. The second takes the
+    points that fell in boundary cells (marked by a negative table value).
+    """
+    n = xs.shape[0]
+    for k in nb.prange(n):
         px, py = xs[k], ys[k]
-        owners[k], unsure[k], vertex[k] = -1, False, False
+        unsure[k], vertex[k] = False, False
         fx, fy = (px - x0) / dx, (py - y0) / dy
-        if not (0.0 <= fx < nx and 0.0 <= fy < ny):
+        if 0.0 <= fx < nx and 0.0 <= fy < ny:
+            owners[k] = table[int(fy) * nx + int(fx)]
+        else:
+            owners[k] = -1
             unsure[k] = not (math.isfinite(px) and math.isfinite(py))
-            continue
-        ix, iy = int(fx), int(fy)
-        o = table[iy * nx + ix]
+    for k in nb.prange(n):
+        o = owners[k]
         if o >= -1:
-            owners[k] = o
             continue
+        px, py = xs[k], ys[k]
+        ix, iy = int((px - x0) / dx), int((py - y0) / dy)
         s = -o - 2
+        owners[k] = -1
         cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
         for j in range(bstart[s], bstart[s + 1]):
             state = _local(
