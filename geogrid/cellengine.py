@@ -281,6 +281,40 @@ def _local(px, py, cx, cy, j, bcand, bstate, erange, edges, coords, ring_offsets
     return _INSIDE if inside else _OUTSIDE
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _decide(
+    px,
+    py,
+    ix,
+    iy,
+    s,
+    bstart,
+    bcand,
+    bstate,
+    erange,
+    edges,
+    coords,
+    ring_offsets,
+    poly_rings,
+    x0,
+    y0,
+    dx,
+    dy,
+    near,
+):
+    """A point in boundary cell (ix, iy), slot ``s``: (owner, unsure, on a vertex)."""
+    cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
+    for j in range(bstart[s], bstart[s + 1]):
+        state = _local(
+            px, py, cx, cy, j, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, near
+        )
+        if state == _NEAR:
+            return -1, True, False
+        if state == _INSIDE or state == _VERTEX:
+            return bcand[j], False, state == _VERTEX
+    return -1, False, False
+
+
 @nb.njit(cache=True)
 def _query_one(
     px,
@@ -310,17 +344,26 @@ def _query_one(
     o = table[iy * nx + ix]
     if o >= -1:
         return o, False, False
-    s = -o - 2
-    cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
-    for j in range(bstart[s], bstart[s + 1]):
-        state = _local(
-            px, py, cx, cy, j, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, near
-        )
-        if state == _NEAR:
-            return -1, True, False
-        if state == _INSIDE or state == _VERTEX:
-            return bcand[j], False, state == _VERTEX
-    return -1, False, False
+    return _decide(
+        px,
+        py,
+        ix,
+        iy,
+        -o - 2,
+        bstart,
+        bcand,
+        bstate,
+        erange,
+        edges,
+        coords,
+        ring_offsets,
+        poly_rings,
+        x0,
+        y0,
+        dx,
+        dy,
+        near,
+    )
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
@@ -368,33 +411,26 @@ def _query(
         if o >= -1:
             continue
         px, py = xs[k], ys[k]
-        ix, iy = int((px - x0) / dx), int((py - y0) / dy)
-        s = -o - 2
-        owners[k] = -1
-        cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
-        for j in range(bstart[s], bstart[s + 1]):
-            state = _local(
-                px,
-                py,
-                cx,
-                cy,
-                j,
-                bcand,
-                bstate,
-                erange,
-                edges,
-                coords,
-                ring_offsets,
-                poly_rings,
-                near,
-            )
-            if state == _NEAR:
-                unsure[k] = True
-                break
-            if state == _INSIDE or state == _VERTEX:
-                owners[k] = bcand[j]
-                vertex[k] = state == _VERTEX
-                break
+        owners[k], unsure[k], vertex[k] = _decide(
+            px,
+            py,
+            int((px - x0) / dx),
+            int((py - y0) / dy),
+            -o - 2,
+            bstart,
+            bcand,
+            bstate,
+            erange,
+            edges,
+            coords,
+            ring_offsets,
+            poly_rings,
+            x0,
+            y0,
+            dx,
+            dy,
+            near,
+        )
 
 
 class CellEngine:
