@@ -121,7 +121,6 @@ class GridIndex:
         tiling = [lv for lv in regular if lv != "micro"] or regular
         self._nearest_level = tiling[0] if tiling else None
         self._metric = None
-        self.count = len(grids)
         #: (min lon, min lat, max lon, max lat) of every grid
         self.bounds = (
             tuple(shapely.total_bounds([g.geometry for g in grids]))

@@ -41,9 +41,8 @@ _BASE_ZOOM = 13  # streets and communities are simplified for this zoom
 class _Base:
     """What the map needs of one generation, built once per process and generation."""
 
-    def __init__(self, store, generation: int) -> None:
+    def __init__(self, generation: int, grids: list) -> None:
         self.generation = generation
-        grids = store.load_grids(generation)
         self.by_level = {lv: [g for g in grids if g.level == lv] for lv in codes.LEVELS}
         tiles = self.by_level["grid"]
         self.grid_codes = [g.code for g in tiles]
@@ -80,12 +79,11 @@ def _cache() -> dict:
 
 
 def _base() -> _Base:
-    store = state().store
-    generation = state().index().generation
+    index, grids, _ = state().active()  # one consistent generation
     cache = _cache()
     with cache["lock"]:
-        if cache["base"] is None or cache["base"].generation != generation:
-            cache["base"] = _Base(store, generation)
+        if cache["base"] is None or cache["base"].generation != index.generation:
+            cache["base"] = _Base(index.generation, grids)
         return cache["base"]
 
 

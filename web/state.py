@@ -14,12 +14,14 @@ from flask import current_app
 from geogrid.assign import GridIndex
 from geogrid.categories import Category
 from geogrid.duplicates import DuplicateFinder
+from geogrid.errors import NotFoundError
 from geogrid.intake import Intake
+from geogrid.registry import Grid
 from geogrid.store import Store
 
 
 class GridState:
-    """The store, the categories, intake, and a cached :class:`GridIndex`."""
+    """The store, the categories, intake, and the active generation's grids and index."""
 
     def __init__(
         self,
@@ -32,28 +34,35 @@ class GridState:
         self.tolerance_m = tolerance_m
         self.categories = categories
         self.intake = Intake(store, categories, finder)
-        self._index: GridIndex | None = None
+        self._cache: tuple[GridIndex, list[Grid], dict[str, str]] | None = None
         self._lock = threading.Lock()
 
     def names(self) -> dict[str, str]:
-        """Grid names of the active generation by code (cached per generation)."""
-        generation = self.index().generation
-        cached = getattr(self, "_names", None)
-        if cached is None or cached[0] != generation:
-            cached = (generation, {g.code: g.name for g in self.store.load_grids(generation)})
-            self._names = cached
-        return cached[1]
+        """Grid names of the active generation by code."""
+        return self.active()[2]
+
+    def grids(self) -> list[Grid]:
+        """Every grid of the active generation, loaded once per generation and process."""
+        return self.active()[1]
 
     def index(self) -> GridIndex:
         """The index of the active generation, rebuilt if the generation changed."""
+        return self.active()[0]
+
+    def active(self) -> tuple[GridIndex, list[Grid], dict[str, str]]:
+        """Index, grids and names of the active generation, all of one generation."""
         active = self.store.active_generation()
-        index = self._index
-        if index is not None and index.generation == active:
-            return index
+        cached = self._cache
+        if cached is not None and cached[0].generation == active:
+            return cached
         with self._lock:
-            if self._index is None or self._index.generation != active:
-                self._index = self.store.index(self.tolerance_m)
-            return self._index
+            if self._cache is None or self._cache[0].generation != active:
+                if active is None:
+                    raise NotFoundError("no grids imported yet: run 'geogrid import-grids FILE'")
+                grids = self.store.load_grids(active)
+                index = GridIndex(grids, generation=active, tolerance_m=self.tolerance_m)
+                self._cache = (index, grids, {g.code: g.name for g in grids})
+            return self._cache
 
 
 def state() -> GridState:
