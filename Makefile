@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench serve clean browser
+.PHONY: demo test lint bench serve clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,19 +23,12 @@ $(TSTAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/geogrid demo --host 127.0.0.1 --port 5000
 
-# Browser tests drive Debian's Chromium (CJK fonts make the screenshots legible);
-# the OGC API tests read it with GDAL's own client (gdal-bin: ogrinfo, ogr2ogr).
-BROWSER_PKGS := chromium chromium-driver fonts-wqy-microhei gdal-bin
+# Chromium, GDAL and PostgreSQL + PostGIS from Debian, when missing (see the script).
+system-packages:
+	tools/system-packages
 
-browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
-	    || ! command -v ogrinfo >/dev/null || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
-	  echo "installing $(BROWSER_PKGS) from Debian"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS); \
-	fi
-
-## make test: the whole suite, with lint
-test: $(TSTAMP) browser
+## make test: the whole suite, with lint, on SQLite and on a throwaway PostGIS cluster
+test: $(TSTAMP) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -45,7 +38,7 @@ lint: $(TSTAMP)
 	$(BIN)/ruff format --check .
 
 ## make bench: assignment throughput against geopandas.sjoin, printed side by side
-bench: $(TSTAMP) browser
+bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench
 	$(BIN)/geogrid bench-intake
 	$(BIN)/geogrid bench-map

@@ -132,9 +132,16 @@ def event_dict(row, now: datetime, personal: bool = False, history=None) -> dict
     return out
 
 
-def get_event(conn: sa.Connection, event_id: int, with_history: bool = False):
-    """The row of one event (and its history rows), or :class:`NotFoundError`."""
-    row = conn.execute(sa.select(events).where(events.c.id == event_id)).first()
+def get_event(
+    conn: sa.Connection, event_id: int, with_history: bool = False, for_update: bool = False
+):
+    """The row of one event (and its history rows), or :class:`NotFoundError`.
+
+    ``for_update`` locks the row until the transaction ends (PostgreSQL; a
+    SQLite write transaction already excludes other writers).
+    """
+    query = sa.select(events).where(events.c.id == event_id)
+    row = conn.execute(query.with_for_update() if for_update else query).first()
     if row is None:
         raise NotFoundError(f"no event with id {event_id}")
     if not with_history:

@@ -200,6 +200,12 @@ def import_events(ctx: click.Context, file: Path, crs: str | None, actor: str) -
     store.migrate()
     intake = Intake(store, load_categories())
     index = store.index()
+
+    def reindex():  # a redraw committed meanwhile: the rest goes under the new generation
+        nonlocal index
+        index = store.index()
+        return index
+
     rows = list(read_event_rows(file, crs.lower() if crs else None))
     counts = {"created": 0, "existing": 0, "invalid": 0}
     bad = []
@@ -208,7 +214,7 @@ def import_events(ctx: click.Context, file: Path, crs: str | None, actor: str) -
         for start in range(0, len(rows), 5000):
             chunk = rows[start : start + 5000]
             items = [item for _, item in chunk]
-            results = intake.submit(items, actor, index, now, describe=False)
+            results = intake.submit(items, actor, index, now, describe=False, reindex=reindex)
             for (where, _), result in zip(chunk, results, strict=True):
                 counts[result.outcome] += 1
                 if result.error:

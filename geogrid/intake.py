@@ -4,10 +4,16 @@ Good items are stored in one transaction, bad ones reported by index with the
 reason; nothing is half-stored. An idempotency key (per reporter) makes a
 retried request return the stored event instead of storing it twice. A point
 outside every grid is stored with method ``outside``, never refused.
+
+Each batch is assigned wholly under one generation, and only under the active
+one: the write transaction checks the index's generation against the store's
+(after :meth:`Store.write` has ordered it against boundary changes) and, if a
+redraw has been committed meanwhile, assigns the batch again under the new one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,15 +27,26 @@ from geogrid.coords import to_wgs84
 from geogrid.duplicates import DuplicateFinder
 from geogrid.errors import ConflictError, InvalidInputError
 from geogrid.events import EventInput, parse_event
-from geogrid.schema import event_history, events
+from geogrid.schema import event_history, events, generations
 from geogrid.store import Store
 from geogrid.workflow import stage_due
 
-__all__ = ["Intake", "IntakeResult", "MAX_BATCH"]
+__all__ = ["Intake", "IntakeResult", "StaleIndexError", "MAX_BATCH"]
 
 MAX_BATCH = 10_000
 _CHUNK = 500  # SQLite's bound-parameter limit is generous, not infinite
 _RETRIES = 3
+
+
+class StaleIndexError(ConflictError):
+    """The index's generation is no longer the active one."""
+
+    def __init__(self, index_generation: int | None, active: int | None) -> None:
+        super().__init__(
+            f"the boundaries changed from generation {index_generation} to {active} "
+            "while this batch was being assigned; submit it again"
+        )
+        self.active = active
 
 
 @dataclass
@@ -60,11 +77,14 @@ class Intake:
         now: datetime,
         personal: bool = False,
         describe: bool = True,
+        reindex: Callable[[], GridIndex] | None = None,
     ) -> list[IntakeResult]:
         """Validate and store ``items``; one result per item, in order.
 
         With ``describe`` each stored item's result carries the event as JSON
         (reporter fields masked unless ``personal``); without, only its id.
+        If the active generation is no longer ``index``'s, ``reindex()`` gives
+        the index to assign under instead; without it :class:`StaleIndexError`.
         """
         if len(items) > MAX_BATCH:
             raise InvalidInputError(
@@ -86,13 +106,19 @@ class Intake:
                         "details": err.details,
                     },
                 )
-        for attempt in range(_RETRIES):
+        attempt = 0
+        while True:
             try:
                 with self.store.write() as conn:
                     stored = self._store(conn, good, actor, index, now)
                 break
+            except StaleIndexError:
+                if reindex is None:
+                    raise
+                index = reindex()  # a redraw was committed: assign under the new generation
             except sa.exc.IntegrityError as err:  # a concurrent request took a key first
-                if attempt == _RETRIES - 1:
+                attempt += 1
+                if attempt == _RETRIES:
                     raise ConflictError("idempotency keys kept colliding; retry") from err
         rows = self._read(stored) if describe else {}
         for i, (event_id, outcome) in stored.items():
@@ -111,6 +137,9 @@ class Intake:
 
     def _store(self, conn, good, actor, index, now) -> dict[int, tuple[int, str]]:
         """Insert the new items; return item index → (event id, outcome)."""
+        active = conn.scalar(sa.select(generations.c.id).where(generations.c.active))
+        if active != index.generation:
+            raise StaleIndexError(index.generation, active)
         existing = self._existing_keys(conn, actor, [e.idempotency_key for _, e in good])
         out: dict[int, tuple[int, str]] = {}
         first_of_key: dict[str, int] = {}

@@ -253,7 +253,7 @@ def commit(
             "the upload has errors; nothing was changed",
             details=[p.as_dict() for p in the_plan.problems if p.severity == "error"][:50],
         )
-    with store.write() as conn:
+    with store.write(boundaries=True) as conn:
         if (
             conn.scalar(sa.text("SELECT id FROM generations WHERE active"))
             != the_plan.base_generation
@@ -292,7 +292,7 @@ def rollback(
     store: Store, generation: int, actor: str, now: datetime, tolerance_m: float = 30.0
 ) -> dict:
     """Re-activate an earlier generation and reassign open events under it."""
-    with store.write() as conn:
+    with store.write(boundaries=True) as conn:
         store._activate(conn, generation, actor)
         index = GridIndex(
             store.load_grids_in(conn, generation), generation=generation, tolerance_m=tolerance_m

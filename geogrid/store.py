@@ -1,7 +1,10 @@
 """The boundary store: grids by generation, behind one interface for every backend.
 
-The embedded backend is one SQLite file (no server, no SpatiaLite); the URL
-comes from ``GEOGRID_DATABASE_URL`` or defaults to ``instance/geogrid.sqlite``.
+The embedded backend is one SQLite file (no server, no SpatiaLite); the
+production backend is PostgreSQL with PostGIS (``postgresql+psycopg://…``,
+psycopg 3), where migration 0002 adds generated PostGIS geometry columns with
+GiST indexes. The URL comes from ``GEOGRID_DATABASE_URL`` or defaults to
+``instance/geogrid.sqlite``.
 Boundaries are versioned as generations (as mySociety's MapIt does): a grid
 row is valid from ``generation_low`` to ``generation_high``; one generation is
 active; an import never rewrites an earlier generation.
@@ -10,7 +13,8 @@ active; an import never rewrites an earlier generation.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +34,8 @@ from geogrid.schema import audit, generations, grids
 __all__ = ["Store", "default_url", "URL_ENV"]
 
 URL_ENV = "GEOGRID_DATABASE_URL"
+# PostgreSQL advisory lock key ("geog") that orders boundary changes against every other write.
+BOUNDARY_LOCK = 0x67656F67
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -60,6 +66,14 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _postgres_utc(dbapi_connection, _record) -> None:
+    # Naive datetimes are UTC everywhere in geogrid (cases._db); the session agrees.
+    # Committed, because a SET inside a transaction that is rolled back is undone.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
+
+
 class Store:
     """Grids, generations and the records beside them, in one database."""
 
@@ -68,19 +82,43 @@ class Store:
         parsed = sa.engine.make_url(self.url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(self.url)
-        if parsed.get_backend_name() == "sqlite":
+        self.backend = parsed.get_backend_name()
+        if self.backend == "postgresql":
+            # A worker outlives database restarts and idle-connection reapers.
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
+            sa.event.listen(self.engine, "connect", _postgres_utc)
+        else:
+            self.engine = sa.create_engine(self.url)
+        if self.backend == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         self._writer = self.engine.execution_options(geogrid_write=True)
 
-    def write(self):
+    @contextmanager
+    def write(self, *, boundaries: bool = False) -> Iterator[sa.Connection]:
         """A write transaction (``with store.write() as conn``): all or nothing.
 
-        On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so two
-        writers queue instead of failing when a read turns into a write.
+        Writes that change the active generation pass ``boundaries=True``.
+        On SQLite every write takes the one write lock up front (BEGIN
+        IMMEDIATE), so writers queue instead of failing when a read turns into
+        a write, and no write overlaps a boundary change. On PostgreSQL a
+        boundary change holds an exclusive advisory lock and every other write
+        a shared one: a boundary change waits for the writes in flight, and
+        the writes after it see the new generation.
         """
-        return self._writer.begin()
+        with self._writer.begin() as conn:
+            if self.backend == "postgresql":
+                lock = (
+                    sa.func.pg_advisory_xact_lock
+                    if boundaries
+                    else sa.func.pg_advisory_xact_lock_shared
+                )
+                conn.execute(sa.select(lock(BOUNDARY_LOCK)))
+            yield conn
+
+    def close(self) -> None:
+        """Close the pooled connections (a store used after this reconnects)."""
+        self.engine.dispose()
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
@@ -108,7 +146,7 @@ class Store:
 
     def activate(self, generation: int, actor: str = "system") -> None:
         """Make ``generation`` the active one (a rollback re-activates an earlier one)."""
-        with self.write() as conn:
+        with self.write(boundaries=True) as conn:
             self._activate(conn, generation, actor)
 
     def _activate(self, conn: sa.Connection, generation: int, actor: str) -> None:
@@ -144,7 +182,7 @@ class Store:
         Grids unchanged since the active generation only extend their range.
         One transaction: on any error nothing is stored.
         """
-        with self.write() as conn:
+        with self.write(boundaries=True) as conn:
             return self.write_generation(
                 conn, new_grids, actor=actor, description=description, source_sha256=source_sha256
             )
@@ -266,7 +304,7 @@ class Store:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             out = [_grid_from_row(row) for row in conn.execute(query)]
-        if bbox_wgs84 is not None:
+        if bbox_wgs84 is not None and self.backend != "postgresql":
             box = shapely.box(*bbox_wgs84)
             out = [g for g in out if g.geometry.intersects(box)]
         return out
@@ -277,7 +315,10 @@ class Store:
         return [_grid_from_row(row) for row in conn.execute(query)]
 
     def count_grids(self, generation: int | None = None, **filters) -> int:
-        """How many grids :meth:`load_grids` would return without limit (bbox by envelope)."""
+        """How many grids :meth:`load_grids` would return without limit.
+
+        With a bbox, SQLite counts by envelope and PostGIS exactly.
+        """
         query = self._grid_query(
             generation, filters.get("level"), filters.get("code"), filters.get("bbox_wgs84")
         )
@@ -294,7 +335,10 @@ class Store:
             query = query.where(grids.c.level == level)
         if code is not None:
             query = query.where(grids.c.code.startswith(code, autoescape=True))
-        if bbox is not None:
+        if bbox is not None and self.backend == "postgresql":
+            geom = sa.literal_column("grids.geom")  # generated by migration 0002, GiST-indexed
+            query = query.where(sa.func.ST_Intersects(geom, sa.func.ST_MakeEnvelope(*bbox, 4326)))
+        elif bbox is not None:
             x0, y0, x1, y1 = bbox
             query = query.where(
                 grids.c.max_x >= x0, grids.c.min_x <= x1, grids.c.max_y >= y0, grids.c.min_y <= y1

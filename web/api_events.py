@@ -63,7 +63,12 @@ def post_events():
     user = current_user()
     app_state = state()
     results = app_state.intake.submit(
-        items, user.username, app_state.index(), _now(), personal=user.role == "admin"
+        items,
+        user.username,
+        app_state.index(),
+        _now(),
+        personal=user.role == "admin",
+        reindex=app_state.index,
     )
     if single:
         result = results[0]
@@ -163,7 +168,7 @@ def patch_event(event_id: int):
     user, now = current_user(), _now()
     store = state().store
     with store.write() as conn:
-        row, _ = get_event(conn, event_id)
+        row, _ = get_event(conn, event_id, for_update=True)
         if not user.covers(row.district, row.street):
             return forbidden(
                 f"event {event_id} is in street {row.street or '(none)'}, "

@@ -303,6 +303,7 @@ def post_request(fmt: str):
         state().index(),
         _now(),
         describe=False,
+        reindex=state().index,
     )[0]
     if result.outcome == "invalid":
         raise Open311Error(400, result.error["message"])

@@ -41,9 +41,9 @@ OVERLAYS = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(module_store_url):
     """A store whose names, station names and event texts are all attack strings."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'store.sqlite'}"
+    url = module_store_url
     features = small_features()
     for feature, payload in zip(features[1:6], PAYLOADS, strict=True):
         feature["properties"]["name"] = payload  # streets and communities

@@ -30,8 +30,8 @@ COLLECTIONS = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('ogc') / 'store.sqlite'}"
+def site(module_store_url):
+    url = module_store_url
     store = Store(url)
     store.migrate()
     store.import_grids(read_grids(collection(small_features())))

@@ -19,13 +19,13 @@ SPEC_ERROR = {"code", "description"}
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(module_store_url):
 
     from grids_inline import collection, small_features
 
     from geogrid.registry import read_grids
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('open311') / 'store.sqlite'}"
+    url = module_store_url
     store = Store(url)
     store.migrate()
     store.import_grids(read_grids(collection(small_features())))

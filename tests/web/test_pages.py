@@ -24,9 +24,9 @@ def test_names_are_escaped(store, client):
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
-def test_empty_store_says_how_to_import(tmp_path):
+def test_empty_store_says_how_to_import(store_url):
     from web import create_app
 
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'e.sqlite'}"})
+    app = create_app({"TESTING": True, "DATABASE_URL": store_url})
     page = app.test_client().get("/").get_data(as_text=True)
     assert "geogrid import-grids" in page
