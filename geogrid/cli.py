@@ -312,17 +312,27 @@ def export(ctx: click.Context, fmt: str, personal: bool, out: Path) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes (each holds the active generation's index in memory).",
+)
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Per worker."
+)
+@click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the web app."""
-    import threading
+def serve(
+    ctx: click.Context, host: str, port: int, workers: int, threads: int, access_log: bool
+) -> None:
+    """Serve the web app with gunicorn (a production WSGI server)."""
+    from web import instance_secret
+    from web.wsgi import GeogridServer
 
-    from web import create_app
-    from web.mapview import warm
-
-    app = create_app({"DATABASE_URL": ctx.obj["url"]})
-    threading.Thread(target=warm, args=(app,), daemon=True).start()
-    app.run(host=host, port=port, threaded=True)
+    instance_secret()  # created once here, before the workers race to create it
+    GeogridServer(ctx.obj["url"], host, port, workers, threads, access_log).run()
 
 
 @main.command()
@@ -336,7 +346,7 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
     store.migrate()
     if store.active_generation() is None:
         _build_demo(ctx, store)
-    ctx.invoke(serve, host=host, port=port)
+    ctx.invoke(serve, host=host, port=port, workers=1, threads=8, access_log=False)
 
 
 def _build_demo(ctx: click.Context, store: Store) -> None:

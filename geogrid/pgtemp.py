@@ -154,10 +154,8 @@ class TempCluster:
         data = self.dir / "data"
         if (data / "postmaster.pid").exists():
             try:
-                self._run(
-                    str(bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop",
-                    user=_server_user(),
-                )  # fmt: skip
+                stop = [str(bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+                self._run(*stop, user=_server_user())
             except subprocess.CalledProcessError:
                 pass  # already gone
         shutil.rmtree(self.dir, ignore_errors=True)

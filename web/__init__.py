@@ -17,7 +17,7 @@ from geogrid.store import URL_ENV, Store
 from geogrid.topology import Tolerances
 from geogrid.upload import Limits
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "instance_secret"]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -108,12 +108,33 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _secret(app: Flask) -> str:
-    """A per-installation secret kept in the instance folder (created once, mode 0600)."""
     if app.config.get("TESTING"):
         return secrets.token_hex(32)
-    path = Path(app.instance_path) / "secret_key"
+    return instance_secret(Path(app.instance_path))
+
+
+def instance_secret(instance_path: Path | None = None) -> str:
+    """The per-installation secret kept in the instance folder (created once, mode 0600).
+
+    Several workers may start at once: the file appears whole or not at all
+    (written aside, then linked into place), and every worker reads the one
+    that won. Several hosts share one secret through ``GEOGRID_SECRET_KEY``.
+    """
+    if os.environ.get("GEOGRID_SECRET_KEY"):
+        return os.environ["GEOGRID_SECRET_KEY"]
+    if instance_path is None:
+        instance_path = Path(Flask(__name__, instance_relative_config=True).instance_path)
+    path = instance_path / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        aside = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process won; use its secret
+        finally:
+            aside.unlink()
     return path.read_text(encoding="utf-8").strip()

@@ -36,8 +36,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(database_url: str):
-    """``geogrid serve`` on a free loopback port; yields its base URL."""
+def served(database_url: str, workers: int = 1):
+    """``geogrid serve`` with ``workers`` processes on a free loopback port; yields its URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -47,7 +47,7 @@ def served(database_url: str):
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "geogrid", "serve", "--port", str(port)],
+            [sys.executable, "-m", "geogrid", "serve", f"--port={port}", f"--workers={workers}"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,61 @@
+"""Production serving: gunicorn with N worker processes (``geogrid serve --workers N``).
+
+Each worker builds its own app after the fork (no preloading: no database
+connection or numba state crosses a fork) and warms its index in the
+background. Workers share nothing but the database: a boundary commit made
+through one is seen by the others from their next request (web.state asks the
+store for the active generation on every request).
+
+Workers are gunicorn's ``gthread`` kind: a slow request (a district-wide
+redraw, an export) occupies one thread, not the worker's heartbeat.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from gunicorn.app.base import BaseApplication
+
+__all__ = ["GeogridServer"]
+
+
+class GeogridServer(BaseApplication):
+    """gunicorn running geogrid's Flask app on ``database_url``."""
+
+    def __init__(
+        self,
+        database_url: str,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        workers: int = 1,
+        threads: int = 8,
+        access_log: bool = False,
+    ) -> None:
+        self.database_url = database_url
+        self.options = {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "preload_app": False,
+            "accesslog": "-" if access_log else None,
+            "proc_name": "geogrid",
+            # gunicorn 23+ would open a control socket in ~/.gunicorn; nothing here uses it
+            "control_socket_disable": True,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # older gunicorns lack the newest settings
+                self.cfg.set(key, value)
+
+    def load(self):
+        from web import create_app
+        from web.mapview import warm
+
+        app = create_app({"DATABASE_URL": self.database_url})
+        threading.Thread(target=warm, args=(app,), daemon=True, name="warm").start()
+        return app
