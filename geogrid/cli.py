@@ -74,6 +74,20 @@ def init(ctx: click.Context) -> None:
     click.echo(f"store ready: {store.url}")
 
 
+@main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Check the store's consistency (one active generation, histories, assignments)."""
+    from geogrid.integrity import check as check_store
+
+    problems = check_store(_store(ctx))
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo("store consistent")
+
+
 @main.command("import-grids")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--actor", default="cli", show_default=True, help="Who imports (audit).")

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from geogrid.categories import load_categories
 from geogrid.errors import InvalidCRSError, InvalidInputError, NotFoundError
 from geogrid.intake import Intake
+from geogrid.integrity import check
 from geogrid.redraw import commit, plan, rollback
 from geogrid.registry import load_json
-from geogrid.schema import audit, events, generations, grids
+from geogrid.schema import audit, event_history, events, generations, grids
 from geogrid.upload import Limits, read_features
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -49,6 +50,11 @@ def stocked(store):
     Intake(store, load_categories()).submit(items, "t", store.index(), NOW)
     with store.write() as conn:  # a closed case keeps its history unless asked
         conn.execute(sa.update(events).where(events.c.id == 5).values(status="closed"))
+        conn.execute(
+            sa.insert(event_history).values(
+                event_id=5, at=NOW, actor="t", from_status="reported", to_status="closed"
+            )
+        )
     return store
 
 
@@ -233,6 +239,7 @@ def test_killed_in_the_middle_of_a_commit_the_previous_generation_stands(stocked
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert snapshot(stocked) == before
     assert stocked.active_generation() == 1
+    assert check(stocked) == []
 
 
 def test_reading_uploads(tmp_path):
