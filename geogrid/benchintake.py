@@ -1,8 +1,15 @@
-"""Intake benchmark against a running server: single-event latency and batch throughput.
+"""Intake benchmarks against a served app. Not tests.
 
-Starts ``geogrid serve`` on 127.0.0.1 over a fresh store with the demo district
-in a temporary directory (or uses ``--url`` and ``--token`` of a running one),
-then posts from this process over one keep-alive connection. Not a test.
+``geogrid bench-intake``: single-event latency and batch throughput, posted
+from this process over one keep-alive connection to ``geogrid serve`` on a
+fresh SQLite store with the demo district (or to ``--url`` with ``--token``).
+
+``geogrid bench-load`` (the load script): for each backend — SQLite, and
+PostgreSQL + PostGIS in a throwaway cluster (geogrid.pgtemp) or at
+``--postgres-url`` — a fresh store with the demo district served by gunicorn
+with N workers, driven from a second process on 127.0.0.1 by C client threads
+on keep-alive connections for S seconds; requests/s and p50/p99 latency are
+printed side by side.
 """
 
 from __future__ import annotations
@@ -14,13 +21,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
-__all__ = ["run_intake"]
+__all__ = ["run_intake", "run_load"]
 
 
 def _free_port() -> int:
@@ -30,24 +38,26 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server():
-    """A throwaway store with the demo grids and a reporter token, served on loopback."""
+def _server(url: str | None = None, workers: int = 1):
+    """A fresh store (SQLite unless ``url``) with the demo grids and a reporter token,
+    served by ``workers`` gunicorn workers on loopback; yields (base URL, token)."""
     import geodata
     from geogrid.auth import create_token, create_user
     from geogrid.registry import read_grids
     from geogrid.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite"
+        url = url or f"sqlite:///{tmp}/bench.sqlite"
         store = Store(url)
         store.migrate()
         store.import_grids(read_grids(geodata.GRIDS))
         create_user(store, "bench", "reporter")
         token = create_token(store, "bench")
+        store.close()
         port = _free_port()
         env = {**os.environ, "GEOGRID_DATABASE_URL": url}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "geogrid", "serve", "--port", str(port)],
+            [sys.executable, "-m", "geogrid", "serve", f"--port={port}", f"--workers={workers}"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -57,7 +67,7 @@ def _server():
             yield f"http://127.0.0.1:{port}", token
         finally:
             proc.terminate()
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
 
 
 def _wait(port: int, seconds: float = 60.0) -> None:
@@ -135,3 +145,91 @@ def run_intake(
         return measure(url, token or "")
     with _server() as (base, key):
         return measure(base, key)
+
+
+# -- the load script: several workers, a second process with many clients -------------
+
+
+def run_load(
+    backends: tuple[str, ...] = ("sqlite", "postgis"),
+    workers: int = 2,
+    clients: int = 8,
+    seconds: float = 15.0,
+    batch: int = 1,
+    postgres_url: str | None = None,
+) -> list[dict]:
+    """One row of figures per backend (see the module doc)."""
+    from geogrid.pgtemp import TempCluster
+
+    rows = []
+    for backend in backends:
+        if backend == "postgis":
+            cluster = nullcontext(postgres_url) if postgres_url else TempCluster()
+        else:
+            cluster = nullcontext(None)
+        with cluster as url, _server(url, workers) as (base, token):
+            driven = subprocess.run(
+                [sys.executable, "-m", "geogrid.benchintake", base, token]
+                + [str(clients), str(seconds), str(batch)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            figures = json.loads(driven.stdout)
+        rows.append({"backend": backend, "workers": workers, "clients": clients} | figures)
+    return rows
+
+
+def drive(base: str, token: str, clients: int, seconds: float, batch: int) -> dict:
+    """Post from ``clients`` threads for ``seconds`` after a warm-up; the figures."""
+    parsed = urllib.parse.urlparse(base)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    start_line = threading.Barrier(clients + 1)
+    window: dict[str, float] = {}
+
+    def client(k: int) -> None:
+        rng = np.random.default_rng(k)
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
+
+        def body():
+            items = _events(batch, rng)
+            return items[0] if batch == 1 else {"events": items}
+
+        for _ in range(20):  # warm-up: every worker builds its index on its first requests
+            _post(conn, token, body())
+        start_line.wait()
+        while time.perf_counter() < window["end"]:
+            try:
+                latencies[k].append(_post(conn, token, body()))
+            except (RuntimeError, OSError):
+                errors[k] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    window["end"] = float("inf")
+    start_line.wait()
+    began = time.perf_counter()
+    window["end"] = began + seconds
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    every = np.array([x for per in latencies for x in per]) * 1000
+    return {
+        "requests": int(every.size),
+        "errors": sum(errors),
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(every.size / elapsed, 1),
+        "events_per_s": round(every.size * batch / elapsed, 1),
+        "p50_ms": round(float(np.percentile(every, 50)), 2),
+        "p99_ms": round(float(np.percentile(every, 99)), 2),
+        "batch": batch,
+    }
+
+
+if __name__ == "__main__":  # the driving process of run_load
+    base, token, clients, seconds, batch = sys.argv[1:6]
+    print(json.dumps(drive(base, token, int(clients), float(seconds), int(batch))))

@@ -424,6 +424,41 @@ def bench_intake(url, token, singles, batches, batch_size) -> None:
     )
 
 
+@main.command("bench-load")
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    type=click.Choice(["sqlite", "postgis"]),
+    help="Repeatable (default: both).",
+)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--clients", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--seconds", default=15.0, show_default=True, type=click.FloatRange(1, 3600))
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--postgres-url",
+    default=None,
+    help="An empty PostGIS database to use (default: a throwaway cluster in /tmp).",
+)
+def bench_load(backends, workers, clients, seconds, batch, postgres_url) -> None:
+    """The load script: intake under gunicorn workers, driven from a second process."""
+    from geogrid.benchintake import run_load
+
+    backends = backends or ("sqlite", "postgis")
+    rows = run_load(backends, workers, clients, seconds, batch, postgres_url)
+    click.echo(
+        f"{'backend':8} {'workers':>7} {'clients':>7} {'batch':>5} {'requests':>8} "
+        f"{'errors':>6} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    for r in rows:
+        click.echo(
+            f"{r['backend']:8} {r['workers']:>7} {r['clients']:>7} {r['batch']:>5} "
+            f"{r['requests']:>8} {r['errors']:>6} {r['requests_per_s']:>8} "
+            f"{r['events_per_s']:>9} {r['p50_ms']:>7} {r['p99_ms']:>7}"
+        )
+
+
 @main.command("import-stations")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
