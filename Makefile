@@ -43,9 +43,12 @@ bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench-intake
 	$(BIN)/geogrid bench-map
 	$(BIN)/geogrid bench-redraw
+	$(BIN)/geogrid bench-load
 
+## make serve [WORKERS=2]: gunicorn on the store of GEOGRID_DATABASE_URL (default: instance/)
+WORKERS ?= 2
 serve: $(STAMP)
-	$(BIN)/geogrid serve
+	$(BIN)/geogrid serve --workers $(WORKERS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -71,7 +71,7 @@ def init(ctx: click.Context) -> None:
     """Create or upgrade the store's schema."""
     store = _store(ctx)
     store.migrate()
-    click.echo(f"store ready: {store.url}")
+    click.echo(f"store ready: {store.display_url}")
 
 
 @main.command()

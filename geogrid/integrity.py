@@ -21,7 +21,7 @@ _EXAMPLES = 5
 def check(store: Store) -> list[str]:
     """The problems found, one message each (with up to five example ids); [] if none."""
     if not store.is_initialized():
-        raise NotFoundError(f"{store.url} has no geogrid schema: run 'geogrid init'")
+        raise NotFoundError(f"{store.display_url} has no geogrid schema: run 'geogrid init'")
     with store.engine.connect() as conn:
         return [
             message

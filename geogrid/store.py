@@ -94,6 +94,11 @@ class Store:
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         self._writer = self.engine.execution_options(geogrid_write=True)
 
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked, for messages and logs."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     @contextmanager
     def write(self, *, boundaries: bool = False) -> Iterator[sa.Connection]:
         """A write transaction (``with store.write() as conn``): all or nothing.

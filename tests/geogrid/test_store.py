@@ -138,3 +138,9 @@ def test_geometries_round_trip_exactly(store, small_grids):
     stored = {g.code: g for g in store.load_grids()}
     for grid in small_grids:
         assert shapely.equals_exact(stored[grid.code].geometry, grid.geometry, tolerance=0)
+
+
+def test_messages_never_show_the_database_password():
+    store = Store("postgresql+psycopg://geogrid:s3cret@db.example:5432/geogrid")
+    assert store.display_url == "postgresql+psycopg://geogrid:***@db.example:5432/geogrid"
+    assert store.backend == "postgresql"
