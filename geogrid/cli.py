@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -360,7 +361,13 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
     store.migrate()
     if store.active_generation() is None:
         _build_demo(ctx, store)
-    ctx.invoke(serve, host=host, port=port, workers=1, threads=8, access_log=False)
+    store.close()
+    # Serve from a fresh process: the build ran the engine's OpenMP threads here, and
+    # gunicorn's workers are forked, which GNU OpenMP does not survive.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = [sys.executable, "-m", "geogrid", "serve", f"--host={host}", f"--port={port}"]
+    os.execve(sys.executable, argv, {**os.environ, "GEOGRID_DATABASE_URL": store.url})
 
 
 def _build_demo(ctx: click.Context, store: Store) -> None:
