@@ -56,18 +56,24 @@ def _server(url: str | None = None, workers: int = 1):
         store.close()
         port = _free_port()
         env = {**os.environ, "GEOGRID_DATABASE_URL": url}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "geogrid", "serve", f"--port={port}", f"--workers={workers}"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log_path = os.path.join(tmp, "server.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "geogrid", "serve", f"--port={port}", f"-w{workers}"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             _wait(port)
             yield f"http://127.0.0.1:{port}", token
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            with open(log_path, encoding="utf-8", errors="replace") as log:
+                trouble = [line for line in log if "Traceback" in line or "WORKER TIMEOUT" in line]
+            if trouble:
+                print(f"server log: {len(trouble)} problems, e.g. {trouble[0]}", file=sys.stderr)
 
 
 def _wait(port: int, seconds: float = 60.0) -> None:
@@ -196,9 +202,11 @@ def drive(base: str, token: str, clients: int, seconds: float, batch: int) -> di
             items = _events(batch, rng)
             return items[0] if batch == 1 else {"events": items}
 
-        for _ in range(20):  # warm-up: every worker builds its index on its first requests
-            _post(conn, token, body())
-        start_line.wait()
+        try:
+            for _ in range(20):  # warm-up: every worker builds its index on its first requests
+                _post(conn, token, body())
+        finally:
+            start_line.wait(timeout=600)  # a failed warm-up still releases the others
         while time.perf_counter() < window["end"]:
             try:
                 latencies[k].append(_post(conn, token, body()))
@@ -211,7 +219,7 @@ def drive(base: str, token: str, clients: int, seconds: float, batch: int) -> di
     for t in threads:
         t.start()
     window["end"] = float("inf")
-    start_line.wait()
+    start_line.wait(timeout=600)
     began = time.perf_counter()
     window["end"] = began + seconds
     for t in threads:

@@ -329,6 +329,7 @@ def export(ctx: click.Context, fmt: str, personal: bool, out: Path) -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--workers",
+    "-w",
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),

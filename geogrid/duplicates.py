@@ -5,6 +5,9 @@ metres east, metres north, hours — one index per category, so the question is
 one box query and an exact distance check. The index follows the store: before
 each query it reads the events and status changes added since it last looked,
 so events stored by other threads or web workers are seen too.
+
+libspatialindex is not thread-safe: every method that reads or changes the
+trees holds the finder's lock (a web worker's threads share one finder).
 """
 
 from __future__ import annotations
@@ -49,12 +52,17 @@ class DuplicateFinder:
         self.engine = engine
         self.radius_m = float(radius_m)
         self.window_h = float(window_h)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._trees: dict[str, rtree_index.Index] = {}
         self._entries: dict[int, _Entry] = {}
         self._last_event = 0
         self._last_history = 0
         self._origin: tuple[float, float] | None = None
+
+    def locked(self) -> threading.RLock:
+        """Hold the finder for a run of calls (``with finder.locked():``): one hand-over
+        between threads per batch instead of one per call."""
+        return self._lock
 
     def _xy(self, lon: float, lat: float) -> tuple[float, float]:
         """Local metres (equirectangular about the first event: ample for a 50 m box)."""
@@ -86,14 +94,16 @@ class DuplicateFinder:
     ) -> None:
         """Index an open event."""
         entry = _Entry(category, lon, lat, utc(reported_at).timestamp() / 3600.0)
-        self._entries[event_id] = entry
-        self._tree(category).insert(event_id, self._box(entry))
+        with self._lock:
+            self._entries[event_id] = entry
+            self._tree(category).insert(event_id, self._box(entry))
 
     def remove(self, event_id: int) -> None:
         """Forget an event that is no longer open."""
-        entry = self._entries.pop(event_id, None)
-        if entry is not None:
-            self._tree(entry.category).delete(event_id, self._box(entry))
+        with self._lock:
+            entry = self._entries.pop(event_id, None)
+            if entry is not None:
+                self._tree(entry.category).delete(event_id, self._box(entry))
 
     def sync(self, conn: sa.Connection | None = None) -> None:
         """Read the events and status changes stored since the last sync."""
@@ -146,19 +156,15 @@ class DuplicateFinder:
     ) -> list[int]:
         """Ids of open events of ``category`` within the radius and window, nearest first."""
         probe = _Entry(category, lon, lat, utc(reported_at).timestamp() / 3600.0)
-        if category not in self._trees:
-            return []
-        hits = [
-            i
-            for i in self._tree(category).intersection(
-                self._box(probe, self.radius_m, self.window_h)
-            )
-            if i != exclude
-        ]
+        with self._lock:
+            if category not in self._trees:
+                return []
+            box = self._box(probe, self.radius_m, self.window_h)
+            hits = [i for i in self._tree(category).intersection(box) if i != exclude]
+            lons = np.array([self._entries[i].lon for i in hits])
+            lats = np.array([self._entries[i].lat for i in hits])
         if not hits:
             return []
-        lons = np.array([self._entries[i].lon for i in hits])
-        lats = np.array([self._entries[i].lat for i in hits])
         _, _, metres = _GEOD.inv(np.full(len(hits), lon), np.full(len(hits), lat), lons, lats)
         return sorted(
             (float(m), int(i)) for m, i in zip(metres, hits, strict=True) if m <= self.radius_m

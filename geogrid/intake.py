@@ -258,16 +258,17 @@ class Intake:
 
     def _flag_duplicates(self, conn, ids: list[int], rows: list[dict]) -> None:
         """Flag each new event near an open one; earlier items of the batch count too."""
-        self.finder.sync()
         batch = DuplicateFinder(None, self.finder.radius_m, self.finder.window_h)
         flags = []
-        for event_id, row in zip(ids, rows, strict=True):
-            args = (row["category"], row["lon"], row["lat"], row["reported_at"])
-            hits = self.finder.find(*args) + batch.find(*args)
-            if hits:
-                best = min(hits)
-                flags.append({"event_id": event_id, "dup": best[1]})
-            batch.add(event_id, *args)
+        with self.finder.locked():
+            self.finder.sync()
+            for event_id, row in zip(ids, rows, strict=True):
+                args = (row["category"], row["lon"], row["lat"], row["reported_at"])
+                hits = self.finder.find(*args) + batch.find(*args)
+                if hits:
+                    best = min(hits)
+                    flags.append({"event_id": event_id, "dup": best[1]})
+                batch.add(event_id, *args)
         if flags:
             conn.execute(
                 sa.update(events)

@@ -18,9 +18,12 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 from pathlib import Path
 
 __all__ = ["TempCluster", "PostgresNotFound", "bindir"]
@@ -91,6 +94,7 @@ class TempCluster:
         user = _server_user()
         self.dir = Path(tempfile.mkdtemp(prefix="geogrid-pg-"))
         atexit.register(self.stop)
+        self._exit_on_sigterm()
         data = self.dir / "data"
         if user is not None:
             entry = pwd.getpwnam(user)
@@ -146,6 +150,13 @@ class TempCluster:
                 raise PostgresNotFound(
                     "PostGIS is not installed: apt-get install postgresql-15-postgis-3"
                 ) from err
+
+    def _exit_on_sigterm(self) -> None:
+        """Let SIGTERM unwind (``with`` blocks, atexit) instead of leaving the server running."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete its directory; idempotent."""

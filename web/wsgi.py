@@ -39,6 +39,7 @@ class GeogridServer(BaseApplication):
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 10,
+            "keepalive": 5,  # seconds an idle client connection stays open
             "preload_app": False,
             "accesslog": "-" if access_log else None,
             "proc_name": "geogrid",

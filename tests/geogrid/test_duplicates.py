@@ -20,3 +20,53 @@ def test_box_query_then_exact_distance_and_window():
     finder.remove(1)
     assert [i for _, i in finder.find("noise", 113.6, 34.78, T)] == [2]
     assert finder.find("fire_hazard", 113.6, 34.78, T) == []
+
+
+STRESS = """
+import threading
+from datetime import UTC, datetime, timedelta
+import numpy as np
+from geogrid.duplicates import DuplicateFinder
+
+finder = DuplicateFinder(None)
+t0 = datetime(2026, 7, 1, tzinfo=UTC)
+stop = threading.Event()
+
+def writer(k):  # a worker's thread syncing new and closed events into the finder
+    rng = np.random.default_rng(k)
+    for i in range(1500):
+        lon, lat = 113.6 + rng.uniform(0, 0.01), 34.78 + rng.uniform(0, 0.01)
+        at = t0 + timedelta(minutes=int(rng.integers(0, 600)))
+        finder.add(k * 1_000_000 + i, "noise", lon, lat, at)
+        if i % 2:
+            finder.remove(k * 1_000_000 + i - 1)
+
+def reader(k):  # another flagging its batch
+    rng = np.random.default_rng(100 + k)
+    while not stop.is_set():
+        lon, lat = 113.6 + rng.uniform(0, 0.01), 34.78 + rng.uniform(0, 0.01)
+        finder.find("noise", lon, lat, t0 + timedelta(minutes=300))
+
+writers = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+readers = [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+for t in writers + readers:
+    t.start()
+for t in writers:
+    t.join()
+stop.set()
+for t in readers:
+    t.join()
+print("ok")
+"""
+
+
+def test_one_finder_is_safe_across_a_workers_threads():
+    """libspatialindex is not thread-safe: unguarded, this aborts or segfaults the process
+    (it did, 5 times in 5, and so did gunicorn workers under bench-load on PostGIS)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", STRESS], capture_output=True, text=True
+    )
+    assert (proc.returncode, proc.stdout.strip()) == (0, "ok"), proc.stderr[-2000:]
