@@ -13,8 +13,9 @@ active; an import never rewrites an earlier generation.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,6 +94,9 @@ class Store:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         self._writer = self.engine.execution_options(geogrid_write=True)
+        # SQLite has one writer at a time: this process's threads queue here, in order,
+        # rather than in SQLite's busy handler, which sleeps up to 100 ms between tries.
+        self._local_writer = threading.Lock() if self.backend == "sqlite" else nullcontext()
 
     @property
     def display_url(self) -> str:
@@ -106,12 +110,12 @@ class Store:
         Writes that change the active generation pass ``boundaries=True``.
         On SQLite every write takes the one write lock up front (BEGIN
         IMMEDIATE), so writers queue instead of failing when a read turns into
-        a write, and no write overlaps a boundary change. On PostgreSQL a
+        a write, and no write overlaps a boundary change; not re-entrant. On PostgreSQL a
         boundary change holds an exclusive advisory lock and every other write
         a shared one: a boundary change waits for the writes in flight, and
         the writes after it see the new generation.
         """
-        with self._writer.begin() as conn:
+        with self._local_writer, self._writer.begin() as conn:
             if self.backend == "postgresql":
                 lock = (
                     sa.func.pg_advisory_xact_lock
