@@ -112,6 +112,14 @@ def store_url(request, tmp_path) -> str:
     return backend_url(request, tmp_path)
 
 
+@pytest.fixture
+def postgis_url(request) -> str:
+    """An empty store URL on PostGIS only, for what only PostGIS can check."""
+    url, drop = postgis_schema_url(request.getfixturevalue("postgis_server"))
+    request.addfinalizer(drop)
+    return url
+
+
 @pytest.fixture(params=BACKENDS, scope="module")
 def module_store_url(request, tmp_path_factory) -> str:
     """A store URL per backend shared by a module's tests (for a served site)."""
