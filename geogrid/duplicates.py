@@ -13,6 +13,7 @@ trees holds the finder's lock (a web worker's threads share one finder).
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,39 @@ __all__ = ["DuplicateFinder", "DEFAULT_RADIUS_M", "DEFAULT_WINDOW_H"]
 DEFAULT_RADIUS_M = 50.0
 DEFAULT_WINDOW_H = 72.0
 _GEOD = pyproj.Geod(ellps="WGS84")
+
+
+class _Seen:
+    """Which ids of a table the finder has read: all up to ``top``, except ``holes``.
+
+    On PostgreSQL an id is taken when a row is inserted but seen when its
+    transaction commits, which need not be in id order: an id skipped over may
+    appear later. It is asked for again until it does, or until ``TTL_S`` has
+    passed (a rolled-back insert never appears).
+    """
+
+    TTL_S = 120.0
+    MAX_HOLES = 20_000
+
+    def __init__(self) -> None:
+        self.top = 0
+        self.holes: dict[int, float] = {}
+
+    def unread(self, column: sa.Column):
+        condition = column > self.top
+        return sa.or_(condition, column.in_(sorted(self.holes))) if self.holes else condition
+
+    def saw(self, ids: list[int]) -> None:
+        now = time.monotonic()
+        for i in ids:
+            self.holes.pop(i, None)
+        top = max(ids, default=0)
+        if top > self.top:
+            if top - self.top <= self.MAX_HOLES:
+                seen = set(ids)
+                self.holes.update({i: now for i in range(self.top + 1, top) if i not in seen})
+            self.top = top
+        self.holes = {i: t for i, t in self.holes.items() if now - t < self.TTL_S}
 
 
 @dataclass(frozen=True)
@@ -55,8 +89,8 @@ class DuplicateFinder:
         self._lock = threading.RLock()
         self._trees: dict[str, rtree_index.Index] = {}
         self._entries: dict[int, _Entry] = {}
-        self._last_event = 0
-        self._last_history = 0
+        self._events_seen = _Seen()
+        self._history_seen = _Seen()
         self._origin: tuple[float, float] | None = None
 
     def locked(self) -> threading.RLock:
@@ -124,27 +158,27 @@ class DuplicateFinder:
                 events.c.reported_at,
                 events.c.status,
             )
-            .where(events.c.id > self._last_event)
+            .where(self._events_seen.unread(events.c.id))
             .order_by(events.c.id)
         ).all()
-        history_top = conn.scalar(sa.select(sa.func.max(event_history.c.id))) or 0
-        changed = conn.execute(
-            sa.select(event_history.c.event_id, events.c.status)
-            .join(events, events.c.id == event_history.c.event_id)
-            .where(
-                event_history.c.id > self._last_history,
-                event_history.c.id <= history_top,
-                event_history.c.from_status.is_not(None),
+        steps = conn.execute(
+            sa.select(
+                event_history.c.id,
+                event_history.c.event_id,
+                event_history.c.from_status,
+                events.c.status,
             )
+            .join(events, events.c.id == event_history.c.event_id)
+            .where(self._history_seen.unread(event_history.c.id))
         ).all()
         for row in new:
             if row.status in OPEN:
                 self.add(row.id, row.category, row.lon, row.lat, row.reported_at)
-            self._last_event = row.id
-        for event_id, status in changed:
-            if status in FINAL:
-                self.remove(event_id)
-        self._last_history = history_top
+        for step in steps:
+            if step.from_status is not None and step.status in FINAL:
+                self.remove(step.event_id)
+        self._events_seen.saw([row.id for row in new])
+        self._history_seen.saw([step.id for step in steps])
 
     def find(
         self,

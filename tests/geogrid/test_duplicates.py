@@ -70,3 +70,36 @@ def test_one_finder_is_safe_across_a_workers_threads():
         [sys.executable, "-X", "faulthandler", "-c", STRESS], capture_output=True, text=True
     )
     assert (proc.returncode, proc.stdout.strip()) == (0, "ok"), proc.stderr[-2000:]
+
+
+def _insert_event(store, event_id: int, lon: float, status: str = "reported") -> None:
+    import sqlalchemy as sa
+
+    from geogrid.schema import event_history, events
+
+    at = T.replace(tzinfo=None)
+    with store.write() as conn:
+        conn.execute(
+            sa.insert(events).values(
+                id=event_id, created_at=at, created_by="t", reported_at=at, lon=lon,
+                lat=34.78, crs="wgs84", lon_in=lon, lat_in=34.78, category="noise",
+                source="app", status=status, status_at=at, close_due_at=at, method="inside",
+            )
+        )  # fmt: skip
+        conn.execute(
+            sa.insert(event_history).values(
+                event_id=event_id, at=at, actor="t", to_status="reported"
+            )
+        )
+
+
+def test_an_event_committed_after_a_later_id_is_still_seen(store):
+    """PostgreSQL hands out ids at insert and shows rows at commit: event 1 may become
+    visible after event 2, and the finder must not have moved past it for good."""
+    finder = DuplicateFinder(store.engine)
+    _insert_event(store, 2, 113.6)
+    finder.sync()
+    assert [i for _, i in finder.find("noise", 113.6, 34.78, T)] == [2]
+    _insert_event(store, 1, 113.7)  # committed late, below the top already read
+    finder.sync()
+    assert [i for _, i in finder.find("noise", 113.7, 34.78, T)] == [1]
