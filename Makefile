@@ -45,8 +45,8 @@ bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench-redraw
 	$(BIN)/geogrid bench-load
 
-## make serve [WORKERS=2]: gunicorn on the store of GEOGRID_DATABASE_URL (default: instance/)
-WORKERS ?= 2
+## make serve [WORKERS=1]: gunicorn on the store of GEOGRID_DATABASE_URL (default: instance/)
+WORKERS ?= 1
 serve: $(STAMP)
 	$(BIN)/geogrid serve --workers $(WORKERS)
 
