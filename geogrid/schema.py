@@ -25,6 +25,7 @@ __all__ = [
     "audit",
     "users",
     "api_tokens",
+    "staged_uploads",
 ]
 
 metadata = sa.MetaData()
@@ -170,4 +171,14 @@ api_tokens = sa.Table(
     sa.Column("name", sa.String(100), nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+staged_uploads = sa.Table(
+    "staged_uploads",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("suffix", sa.String(10), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("staged_by", sa.String(100), nullable=False),
+    sa.Column("staged_at", sa.DateTime(timezone=True), nullable=False),
 )

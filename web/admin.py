@@ -17,6 +17,7 @@ from werkzeug.datastructures import FileStorage
 from geogrid.errors import InvalidInputError
 from geogrid.mapdata import feature_collection
 from geogrid.redraw import commit, rollback
+from geogrid.staging import discard, stage, staged
 from maps.preview import build_preview
 from web.api_boundaries import plan_upload
 from web.auth import current_user
@@ -38,12 +39,6 @@ def admin_only(view):
     return wrapped
 
 
-def _stash_dir() -> Path:
-    path = Path(current_app.instance_path) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @bp.get("/boundaries")
 @admin_only
 def boundaries():
@@ -62,7 +57,8 @@ def preview():
             "admin_boundaries.html", error=err, generations=state().store.generations()
         ), 400
     suffix = Path(upload.filename).suffix.lower()
-    (_stash_dir() / f"{the_plan.sha256}{suffix}").write_bytes(data)
+    now = current_app.config["CLOCK"]()
+    stage(state().store, the_plan.sha256, suffix, data, current_user().username, now)
     report = the_plan.report()
     return render_template(
         "admin_report.html",
@@ -106,10 +102,10 @@ def _preview_map(the_plan) -> str:
 @admin_only
 def commit_upload():
     sha, suffix = request.form.get("sha256", ""), request.form.get("suffix", "")
-    path = _stash_dir() / f"{sha}{suffix}"
-    if len(sha) != 64 or suffix not in (".geojson", ".json", ".gpkg", ".zip") or not path.is_file():
+    found = staged(state().store, sha) if len(sha) == 64 else None
+    if found is None or found[0] != suffix:
         abort(400)
-    data = path.read_bytes()
+    data = found[1]
     if hashlib.sha256(data).hexdigest() != sha:
         abort(400)
     upload = FileStorage(stream=io.BytesIO(data), filename=f"upload{suffix}")
@@ -122,7 +118,7 @@ def commit_upload():
         request.form.get("reassign_closed") == "1",
         current_app.config["TOLERANCE_M"],
     )
-    path.unlink()
+    discard(state().store, sha)
     flash(f"generation {done['generation']} active; {done['events_reassigned']} events reassigned")
     return redirect(url_for("admin.boundaries"))
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from geogrid.staging import discard, stage, staged
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
@@ -144,6 +146,8 @@ def test_admin_page_preview_commit_and_rollback(api, store):
     assert 'sandbox="allow-scripts" srcdoc=' in text and "/static/vendor/leaflet" in text
     assert store.active_generation() == 1
     sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', text).group(1)
+    # staged in the store, where any worker on any host can commit it
+    assert staged(store, sha)[0] == ".geojson"
     done = api.post(
         "/admin/boundaries/commit",
         data={
@@ -154,6 +158,7 @@ def test_admin_page_preview_commit_and_rollback(api, store):
         },
     )
     assert done.status_code == 302 and store.active_generation() == 2
+    assert staged(store, sha) is None
     page = api.get("/admin/boundaries").get_data(as_text=True)
     assert "generation 2 active" in page
     back = api.post("/admin/generations/1/activate", data={"csrf_token": _csrf(page)})
@@ -170,3 +175,15 @@ def test_admin_page_shows_a_refused_file(api, store):
     )
     assert bad.status_code == 400
     assert "parent &#39;410102001002&#39; of grid" in bad.get_data(as_text=True)
+
+
+def test_staging_replaces_the_same_file_and_prunes_old_ones(store, clock):
+    from datetime import timedelta
+
+    stage(store, "a" * 64, ".geojson", b"old", "boss", clock.now - timedelta(days=8))
+    stage(store, "b" * 64, ".zip", b"first", "boss", clock.now)
+    stage(store, "b" * 64, ".zip", b"again", "boss", clock.now)
+    assert staged(store, "a" * 64) is None  # older than a week: pruned
+    assert staged(store, "b" * 64) == (".zip", b"again")
+    discard(store, "b" * 64)
+    assert staged(store, "b" * 64) is None
