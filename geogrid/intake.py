@@ -106,14 +106,15 @@ class Intake:
                         "details": err.details,
                     },
                 )
-        attempt = 0
+        attempt = stale = 0
         while True:
             try:
                 with self.store.write() as conn:
                     stored = self._store(conn, good, actor, index, now)
                 break
             except StaleIndexError:
-                if reindex is None:
+                stale += 1
+                if reindex is None or stale == _RETRIES:
                     raise
                 index = reindex()  # a redraw was committed: assign under the new generation
             except sa.exc.IntegrityError as err:  # a concurrent request took a key first
