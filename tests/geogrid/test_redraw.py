@@ -305,3 +305,17 @@ def test_zip_traversal_and_bombs_are_refused_before_extraction(tmp_path):
     with pytest.raises(InvalidInputError, match="unpacks to 2,000,000 bytes; the limit is"):
         read_features(big, "big.zip", Limits(max_unzipped_bytes=1_000_000))
     assert not (tmp_path.parent / "etc").exists()
+
+
+def test_intake_under_a_replaced_generation_is_refused_or_reassigned(stocked):
+    from geogrid.intake import StaleIndexError
+
+    old_index = stocked.index()
+    commit(stocked, plan(stocked, features("redraw_split_scope"), scope="410102002001"), "a", NOW)
+    intake = Intake(stocked, load_categories())
+    item = [{"lon": 113.575, "lat": 34.745, "category": "noise"}]
+    with pytest.raises(StaleIndexError, match="changed from generation 1 to 2"):
+        intake.submit(item, "t", old_index, NOW)
+    [result] = intake.submit(item, "t", old_index, NOW, reindex=stocked.index)
+    assert result.event["assignment"]["generation"] == 2
+    assert result.event["assignment"]["grid"] == "410102002001003"
