@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, request
 
 from geogrid import codes
 from geogrid.coords import CRS_NAMES, check_lonlat
@@ -20,6 +21,18 @@ MAX_LIMIT = 10_000
 def _feature(grid: Grid, generation: int) -> dict:
     masked = Grid(grid.code, grid.name, grid.geometry, mask_attributes(grid.attributes))
     return grid_to_feature(masked, {"generation": generation})
+
+
+@bp.get("/health")
+def health():
+    """For a load balancer: 200 when this worker reaches the database, else 503."""
+    store = state().store
+    try:
+        generation = store.active_generation()
+    except sa.exc.SQLAlchemyError as err:
+        current_app.logger.error("health: database unreachable: %s", err.__class__.__name__)
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    return jsonify({"status": "ok", "database": store.backend, "generation": generation})
 
 
 def _code_param() -> str | None:

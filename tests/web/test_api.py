@@ -171,3 +171,18 @@ def test_a_new_generation_is_picked_up_without_restart(client, store, small_grid
     store.import_grids([g for g in small_grids if g.level != "dedicated"])
     body = client.get("/api/v1/locate?lon=113.575&lat=34.725").get_json()
     assert body["generation"] == 2 and body["dedicated"] is None
+
+
+def test_health_says_whether_the_database_answers(client, store):
+    assert client.get("/api/v1/health").get_json() == {
+        "status": "ok",
+        "database": store.backend,
+        "generation": 1,
+    }
+    from web import create_app
+
+    nowhere = "postgresql+psycopg://geogrid@127.0.0.1:9/geogrid"  # nothing listens on port 9
+    down = create_app({"TESTING": True, "DATABASE_URL": nowhere}).test_client()
+    response = down.get("/api/v1/health")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
