@@ -21,7 +21,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -156,7 +155,8 @@ class TempCluster:
         if threading.current_thread() is not threading.main_thread():
             return
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+            # as Ctrl-C: pytest stops the session and runs its teardown, ``with`` unwinds
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete its directory; idempotent."""
