@@ -79,8 +79,12 @@ class Store:
     """Grids, generations and the records beside them, in one database."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_url()
-        parsed = sa.engine.make_url(self.url)
+        parsed = sa.engine.make_url(url or default_url())
+        if parsed.drivername in ("postgresql", "postgres"):
+            # plain postgresql:// (as libpq and most tools write it) means psycopg 3 here,
+            # not SQLAlchemy's default driver, psycopg2
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = parsed.render_as_string(hide_password=False)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.backend = parsed.get_backend_name()

@@ -144,3 +144,9 @@ def test_messages_never_show_the_database_password():
     store = Store("postgresql+psycopg://geogrid:s3cret@db.example:5432/geogrid")
     assert store.display_url == "postgresql+psycopg://geogrid:***@db.example:5432/geogrid"
     assert store.backend == "postgresql"
+
+
+def test_a_plain_postgresql_url_means_psycopg_3():
+    store = Store("postgresql://geogrid:pw@db.example/geogrid?sslmode=require")
+    assert store.url == "postgresql+psycopg://geogrid:pw@db.example/geogrid?sslmode=require"
+    assert store.engine.dialect.driver == "psycopg"
