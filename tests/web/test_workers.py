@@ -109,3 +109,46 @@ def test_events_posted_by_several_processes_during_a_commit(store, tokens):
         assert {k: getattr(row, k) for k in CODES} | {"generation": row.generation_id} == (
             _codes(index[2], row.lon, row.lat)
         )
+
+
+def test_a_preview_on_one_host_is_committed_on_another(store):
+    """Two servers on one database, one secret (GEOGRID_SECRET_KEY), behind one name:
+    the admin's session, CSRF token and staged upload all carry over. (Here they also
+    share a file system; that the staging is in the database, test_boundaries checks.)"""
+    import re
+
+    from geogrid.auth import create_user
+
+    def csrf(page: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    create_user(store, "boss", "admin", password="password-boss")
+    with served(store.url) as host_a, served(store.url) as host_b:
+        browser = requests.Session()  # cookies are per host name, not per port
+        login = browser.get(f"{host_a}/login", timeout=30).text
+        form = {"username": "boss", "password": "password-boss", "csrf_token": csrf(login)}
+        browser.post(f"{host_a}/login", data=form, timeout=30)
+        page = browser.get(f"{host_b}/admin/boundaries", timeout=30)
+        assert page.status_code == 200
+        with open(DATA / "redraw_split_scope.geojson", "rb") as upload:
+            preview = browser.post(
+                f"{host_a}/admin/boundaries",
+                data={"scope": "410102002001", "csrf_token": csrf(page.text)},
+                files={"file": ("split.geojson", upload)},
+                timeout=120,
+            )
+        assert preview.status_code == 200, preview.text
+        sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', preview.text).group(1)
+        done = browser.post(
+            f"{host_b}/admin/boundaries/commit",
+            data={
+                "sha256": sha,
+                "suffix": ".geojson",
+                "scope": "410102002001",
+                "csrf_token": csrf(preview.text),
+            },
+            allow_redirects=False,
+            timeout=120,
+        )
+        assert done.status_code == 302 and store.active_generation() == 2
+        assert (_locate(host_a)["grid"], _locate(host_b)["grid"]) == ("410102002001003",) * 2
