@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from geogrid.assign import GridIndex
 from geogrid.cases import _db, event_dict
@@ -155,13 +156,12 @@ class Intake:
                 if key is not None:
                     first_of_key[key] = i
                 new.append((i, event))
-        ids = self._insert(conn, new, actor, index, now)
-        created = dict(zip([i for i, _ in new], ids, strict=True))
-        for i, event_id in created.items():
-            out[i] = (event_id, "created")
+        stored = self._insert(conn, new, actor, index, now)
+        for (i, _), (event_id, created) in zip(new, stored, strict=True):
+            out[i] = (event_id, "created" if created else "existing")
         for i, (event_id, outcome) in list(out.items()):
             if event_id < 0:
-                out[i] = (created[-1 - event_id], outcome)
+                out[i] = (out[-1 - event_id][0], outcome)
         return out
 
     def _existing_keys(self, conn, actor: str, keys: list) -> dict[str, int]:
@@ -180,7 +180,8 @@ class Intake:
             )
         return found
 
-    def _insert(self, conn, new, actor, index, now) -> list[int]:
+    def _insert(self, conn, new, actor, index, now) -> list[tuple[int, bool]]:
+        """Assign and insert ``new``: per item its event id and whether this stored it."""
         if not new:
             return []
         lon = np.array([e.lon for _, e in new])
@@ -191,7 +192,17 @@ class Intake:
             x[mask], y[mask] = to_wgs84(lon[mask], lat[mask], crs)
         found = index.assign(x, y)
         rows = [self._row(e, k, x[k], y[k], found, actor, now) for k, (_, e) in enumerate(new)]
-        ids = self._insert_rows(conn, rows)
+        maybe_ids = self._insert_rows(conn, rows)
+        lost = [row["idempotency_key"] for row, i in zip(rows, maybe_ids, strict=True) if i is None]
+        theirs = self._existing_keys(conn, actor, lost) if lost else {}
+        stored = [
+            (i, True) if i is not None else (theirs[row["idempotency_key"]], False)
+            for row, i in zip(rows, maybe_ids, strict=True)
+        ]
+        rows = [row for row, i in zip(rows, maybe_ids, strict=True) if i is not None]
+        ids = [i for i in maybe_ids if i is not None]
+        if not ids:
+            return stored
         conn.execute(
             sa.insert(event_history),
             [
@@ -207,11 +218,15 @@ class Intake:
             ],
         )
         self._flag_duplicates(conn, ids, rows)
-        return ids
+        return stored
 
     @staticmethod
-    def _insert_rows(conn: sa.Connection, rows: list[dict]) -> list[int]:
-        """Insert event rows, returning their ids in order."""
+    def _insert_rows(conn: sa.Connection, rows: list[dict]) -> list[int | None]:
+        """Insert event rows, returning their ids in order.
+
+        None where a concurrent request stored the same idempotency key first
+        (PostgreSQL: ON CONFLICT DO NOTHING waits for that request to commit).
+        """
         if conn.dialect.name == "sqlite":
             # The write transaction holds SQLite's only write lock (BEGIN IMMEDIATE), so the
             # next ids are ours to give; one executemany beats row-at-a-time RETURNING.
@@ -219,13 +234,25 @@ class Intake:
             ids = list(range(top + 1, top + 1 + len(rows)))
             conn.execute(sa.insert(events), [r | {"id": i} for r, i in zip(rows, ids, strict=True)])
             return ids
-        ids = []
-        for start in range(0, len(rows), _CHUNK):
-            result = conn.execute(
-                sa.insert(events).returning(events.c.id, sort_by_parameter_order=True),
-                rows[start : start + _CHUNK],
-            )
-            ids.extend(r.id for r in result)
+        ids: list[int | None] = [None] * len(rows)
+        keyed = [k for k, row in enumerate(rows) if row["idempotency_key"] is not None]
+        plain = [k for k, row in enumerate(rows) if row["idempotency_key"] is None]
+        insert_keyed = (
+            pg_insert(events)
+            .on_conflict_do_nothing(constraint="uq_events_idempotency")
+            .returning(events.c.id, events.c.idempotency_key)
+        )
+        insert_plain = sa.insert(events).returning(events.c.id, sort_by_parameter_order=True)
+        for start in range(0, len(keyed), _CHUNK):
+            chunk = keyed[start : start + _CHUNK]
+            by_key = {k: i for i, k in conn.execute(insert_keyed, [rows[k] for k in chunk])}
+            for k in chunk:
+                ids[k] = by_key.get(rows[k]["idempotency_key"])
+        for start in range(0, len(plain), _CHUNK):
+            chunk = plain[start : start + _CHUNK]
+            result = conn.execute(insert_plain, [rows[k] for k in chunk])
+            for k, r in zip(chunk, result, strict=True):
+                ids[k] = r.id
         return ids
 
     def _row(self, event: EventInput, k: int, x: float, y: float, found, actor, now) -> dict:

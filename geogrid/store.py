@@ -12,8 +12,10 @@ active; an import never rewrites an earlier generation.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -67,6 +69,50 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+class _SQLiteWriter:
+    """The turn to write a SQLite database: this process's threads queue on a lock, and
+    processes on an exclusive ``flock`` of a file beside the database.
+
+    SQLite has one writer at a time, and its own busy handler polls for the turn,
+    sleeping up to 100 ms between tries: under several writers the slowest waits
+    far longer than the work. Waiters here are woken as soon as the turn is free.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        in_memory = database in (None, "", ":memory:")
+        self._path = None if in_memory else f"{database}.writelock"
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self._closer: weakref.finalize | None = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._pid != os.getpid():  # a forked child opens its own: locks are per open file
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+                self._closer = weakref.finalize(self, os.close, self._fd)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self._path is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def close(self) -> None:
+        if self._closer is not None and self._pid == os.getpid():
+            self._closer()  # closes the file once, now rather than when collected
+        self._fd = self._pid = self._closer = None
+
+
 def _postgres_utc(dbapi_connection, _record) -> None:
     # Naive datetimes are UTC everywhere in geogrid (cases._db); the session agrees.
     # Committed, because a SET inside a transaction that is rolled back is undone.
@@ -98,9 +144,9 @@ class Store:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         self._writer = self.engine.execution_options(geogrid_write=True)
-        # SQLite has one writer at a time: this process's threads queue here, in order,
-        # rather than in SQLite's busy handler, which sleeps up to 100 ms between tries.
-        self._local_writer = threading.Lock() if self.backend == "sqlite" else nullcontext()
+        self._local_writer = (
+            _SQLiteWriter(parsed.database) if self.backend == "sqlite" else nullcontext()
+        )
 
     @property
     def display_url(self) -> str:
@@ -132,6 +178,8 @@ class Store:
     def close(self) -> None:
         """Close the pooled connections (a store used after this reconnects)."""
         self.engine.dispose()
+        if isinstance(self._local_writer, _SQLiteWriter):
+            self._local_writer.close()
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
