@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,12 +29,6 @@ import numpy as np
 __all__ = ["run_intake", "run_load"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def _server(url: str | None = None, workers: int = 1):
     """A fresh store (SQLite unless ``url``) with the demo grids and a reporter token,
@@ -45,6 +37,7 @@ def _server(url: str | None = None, workers: int = 1):
     from geogrid.auth import create_token, create_user
     from geogrid.registry import read_grids
     from geogrid.store import Store
+    from web.chromium import served  # the same start-and-wait as the browser tests
 
     with tempfile.TemporaryDirectory() as tmp:
         url = url or f"sqlite:///{tmp}/bench.sqlite"
@@ -54,39 +47,8 @@ def _server(url: str | None = None, workers: int = 1):
         create_user(store, "bench", "reporter")
         token = create_token(store, "bench")
         store.close()
-        port = _free_port()
-        env = {**os.environ, "GEOGRID_DATABASE_URL": url}
-        log_path = os.path.join(tmp, "server.log")
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "geogrid", "serve", f"--port={port}", f"-w{workers}"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait(port)
-            yield f"http://127.0.0.1:{port}", token
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-            with open(log_path, encoding="utf-8", errors="replace") as log:
-                trouble = [line for line in log if "Traceback" in line or "WORKER TIMEOUT" in line]
-            if trouble:
-                print(f"server log: {len(trouble)} problems, e.g. {trouble[0]}", file=sys.stderr)
-
-
-def _wait(port: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/categories")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server on port {port} did not answer within {seconds} s")
+        with served(url, workers) as base:
+            yield base, token
 
 
 def _events(n: int, rng: np.random.Generator) -> list[dict]:

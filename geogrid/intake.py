@@ -107,21 +107,17 @@ class Intake:
                         "details": err.details,
                     },
                 )
-        attempt = stale = 0
-        while True:
+        # Idempotency keys need no retry: SQLite's write lock lets one request at a time
+        # look them up, and PostgreSQL's insert waits on a concurrent one (ON CONFLICT).
+        for attempt in range(1, _RETRIES + 1):
             try:
                 with self.store.write() as conn:
                     stored = self._store(conn, good, actor, index, now)
                 break
             except StaleIndexError:
-                stale += 1
-                if reindex is None or stale == _RETRIES:
+                if reindex is None or attempt == _RETRIES:
                     raise
                 index = reindex()  # a redraw was committed: assign under the new generation
-            except sa.exc.IntegrityError as err:  # a concurrent request took a key first
-                attempt += 1
-                if attempt == _RETRIES:
-                    raise ConflictError("idempotency keys kept colliding; retry") from err
         rows = self._read(stored) if describe else {}
         for i, (event_id, outcome) in stored.items():
             event = event_dict(rows[event_id], now, personal) if describe else {"id": event_id}
