@@ -13,6 +13,8 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
+	@# a development checkout also imports devtools (tests, benchmarks), which no wheel carries
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "geogrid-checkout.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $@
 
 $(TSTAMP): $(STAMP)

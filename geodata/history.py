@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import sqlalchemy as sa
 
-from geogrid.cases import replay
-from geogrid.categories import load_categories
-from geogrid.events import utc
-from geogrid.schema import events
-from geogrid.store import Store
+from geogrid.cases.categories import load_categories
+from geogrid.cases.history import replay
+from geogrid.storage.schema import events
+from geogrid.storage.store import Store
+from geogrid.times import utc
 
 AS_OF = datetime(2026, 9, 2, tzinfo=UTC)
 SEED = 20260901

@@ -4,15 +4,16 @@ The core library. It imports neither Flask nor folium: ``maps`` and ``web``
 build on it.
 """
 
-from geogrid.assign import Assignment, GridIndex
+from geogrid.boundaries.grids import read_grids
+from geogrid.engine.assign import Assignment, GridIndex
 from geogrid.errors import (
     ConflictError,
     GeoGridError,
     InvalidInputError,
     NotFoundError,
 )
-from geogrid.registry import Grid, read_grids
-from geogrid.store import Store
+from geogrid.grid import Grid
+from geogrid.storage.store import Store
 
 __version__ = "0.1.0"
 

@@ -17,8 +17,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from geogrid import codes
 from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
-from geogrid.schema import api_tokens, users
-from geogrid.store import Store
+from geogrid.storage.schema import api_tokens, users
+from geogrid.storage.store import Store
 
 __all__ = [
     "ROLES",

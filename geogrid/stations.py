@@ -18,12 +18,11 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 
-from geogrid.assign import utm_crs_for
-from geogrid.coords import lonlat_problem
+from geogrid.coords import lonlat_problem, metric_transformer
 from geogrid.errors import InvalidInputError, NotFoundError
-from geogrid.registry import load_json
-from geogrid.schema import stations as stations_table
-from geogrid.store import Store
+from geogrid.io import load_json
+from geogrid.storage.schema import stations as stations_table
+from geogrid.storage.store import Store
 
 __all__ = [
     "Station",
@@ -219,9 +218,9 @@ def uncovered(
         return np.ones(len(geometries), dtype=bool)
     points = shapely.point_on_surface(np.asarray(geometries, dtype=object))
     xy = shapely.get_coordinates(points)
-    to_metric = pyproj.Transformer.from_crs(4326, utm_crs_for(*xy.mean(axis=0)), always_xy=True)
-    gx, gy = to_metric.transform(xy[:, 0], xy[:, 1])
-    sx, sy = to_metric.transform([s.lon for s in stations], [s.lat for s in stations])
+    forward = metric_transformer(points)
+    gx, gy = forward.transform(xy[:, 0], xy[:, 1])
+    sx, sy = forward.transform([s.lon for s in stations], [s.lat for s in stations])
     tree = shapely.STRtree(shapely.points(sx, sy))
     _, distance = tree.query_nearest(
         shapely.points(gx, gy), return_distance=True, all_matches=False

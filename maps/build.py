@@ -1,6 +1,6 @@
 """The command center map: every layer, local assets, configurable base tiles.
 
-The caller prepares the data (see :mod:`geogrid.mapdata`): coarse levels and
+The caller prepares the data (see :mod:`geogrid.reports.mapdata`): coarse levels and
 aggregates embedded, fine levels fetched by bounding box when zoomed in.
 """
 

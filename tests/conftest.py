@@ -7,7 +7,7 @@ once per backend: ``[sqlite]`` on a file in its tmp_path, ``[postgis]`` in a
 schema of its own in a PostgreSQL + PostGIS database. That database is
 ``$GEOGRID_TEST_DATABASE_URL`` (an existing server, PostGIS installed) or a
 throwaway cluster the session starts on 127.0.0.1 and stops at the end
-(geogrid.pgtemp). ``GEOGRID_TEST_BACKENDS=sqlite`` restricts a run to the
+(devtools.pgtemp). ``GEOGRID_TEST_BACKENDS=sqlite`` restricts a run to the
 embedded store; otherwise a missing PostgreSQL fails the PostGIS tests, it
 never skips them.
 """
@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from grids_inline import collection, small_features
 
-from geogrid.registry import read_grids
-from geogrid.store import Store
+from geogrid.boundaries.grids import read_grids
+from geogrid.storage.store import Store
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ PG_URL_ENV = "GEOGRID_TEST_DATABASE_URL"
 @pytest.fixture(scope="session")
 def postgis_server():
     """The URL of a PostgreSQL database with PostGIS, for the whole session."""
-    from geogrid.pgtemp import PostgresNotFound, TempCluster
+    from devtools.pgtemp import PostgresNotFound, TempCluster
 
     if os.environ.get(PG_URL_ENV):
         yield os.environ[PG_URL_ENV]
@@ -177,7 +177,7 @@ def demo_grids():
 
 @pytest.fixture(scope="session")
 def demo_index(demo_grids):
-    from geogrid.assign import GridIndex
+    from geogrid.engine.assign import GridIndex
 
     return GridIndex(demo_grids, generation=1)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from geogrid.assign import DEFAULT_TOLERANCE_M
-from geogrid.categories import load_categories
-from geogrid.duplicates import DEFAULT_RADIUS_M, DEFAULT_WINDOW_H, DuplicateFinder
-from geogrid.store import URL_ENV, Store
-from geogrid.topology import Tolerances
-from geogrid.upload import Limits
+from geogrid.boundaries.topology import Tolerances
+from geogrid.boundaries.upload import Limits
+from geogrid.cases.categories import load_categories
+from geogrid.cases.duplicates import DEFAULT_RADIUS_M, DEFAULT_WINDOW_H, DuplicateFinder
+from geogrid.engine.assign import DEFAULT_TOLERANCE_M
+from geogrid.storage.store import URL_ENV, Store
 
 __all__ = ["create_app", "instance_secret"]
 
@@ -55,19 +55,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     # the request as a whole may carry the file plus a little form overhead
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["UPLOAD_LIMITS"].max_bytes + 65536)
 
-    from web import (
-        admin,
-        api,
-        api_boundaries,
-        api_events,
-        api_stations,
-        downloads,
-        errors,
-        mapview,
-        ogcapi,
-        open311,
-        pages,
-    )
     from web.state import GridState
 
     store = Store(app.config["DATABASE_URL"])
@@ -76,27 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     categories = load_categories(app.config["CATEGORIES_FILE"])
     app.extensions["geogrid"] = GridState(store, app.config["TOLERANCE_M"], categories, finder)
-    errors.register(app)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(api_events.bp)
-    app.register_blueprint(api_stations.bp)
-    app.register_blueprint(mapview.bp)
-    app.register_blueprint(api_boundaries.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(open311.bp)
-    app.register_blueprint(ogcapi.bp)
-    app.register_blueprint(downloads.bp)
-    csrf = CSRFProtect(app)
-    for blueprint in (
-        api.bp,
-        api_events.bp,
-        api_stations.bp,
-        mapview.bp,
-        api_boundaries.bp,
-        open311.bp,
-    ):
-        csrf.exempt(blueprint)  # bearer tokens, or reads only: see web.auth
+    _register_blueprints(app)
 
     @app.after_request
     def _headers(response):
@@ -105,6 +72,22 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Every surface's blueprint; the token-authenticated and read-only ones skip CSRF."""
+    from web import errors, open311
+    from web.api import boundaries, downloads, events, grids, stations
+    from web.ogc import views as ogc
+    from web.pages import admin, login, mapview
+
+    errors.register(app)
+    csrf = CSRFProtect(app)
+    for module in (login, grids, events, stations, mapview, boundaries, admin, open311, ogc):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(downloads.bp)
+    for module in (grids, events, stations, mapview, boundaries, open311):
+        csrf.exempt(module.bp)  # bearer tokens, or reads only: see web.auth
 
 
 def _secret(app: Flask) -> str:

@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geogrid.auth import user_for_token
-from geogrid.cases import _db, _iso
-from geogrid.events import utc
-from geogrid.schema import event_history, events
-from geogrid.workflow import OPEN
+from geogrid.cases.workflow import OPEN
+from geogrid.storage.schema import event_history, events
+from geogrid.times import to_db_time, to_iso, utc
 from web.state import state
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -159,9 +158,9 @@ def _request_row(row, last_note: str | None) -> dict:
         "description": row.description,
         "agency_responsible": " / ".join(n for n in chain if n) or "中原区",
         "service_notice": "",
-        "requested_datetime": _iso(row.reported_at),
-        "updated_datetime": _iso(row.status_at),
-        "expected_datetime": _iso(row.close_due_at),
+        "requested_datetime": to_iso(row.reported_at),
+        "updated_datetime": to_iso(row.status_at),
+        "expected_datetime": to_iso(row.close_due_at),
         "address": "",
         "address_id": "",
         "zipcode": "",
@@ -242,7 +241,7 @@ def get_requests(fmt: str):
         raise Open311Error(400, "start_date must be before end_date")
     if end - start > timedelta(days=_MAX_DAYS):
         raise Open311Error(400, f"start_date to end_date may not span more than {_MAX_DAYS} days")
-    where += [events.c.reported_at >= _db(start), events.c.reported_at <= _db(end)]
+    where += [events.c.reported_at >= to_db_time(start), events.c.reported_at <= to_db_time(end)]
     return _render(fmt, "service_requests", "request", _rows(where, _DEFAULT_LIMIT))
 
 

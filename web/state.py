@@ -11,13 +11,13 @@ import threading
 
 from flask import current_app
 
-from geogrid.assign import GridIndex
-from geogrid.categories import Category
-from geogrid.duplicates import DuplicateFinder
+from geogrid.cases.categories import Category
+from geogrid.cases.duplicates import DuplicateFinder
+from geogrid.cases.intake import Intake
+from geogrid.engine.assign import GridIndex
 from geogrid.errors import NotFoundError
-from geogrid.intake import Intake
-from geogrid.registry import Grid
-from geogrid.store import Store
+from geogrid.grid import Grid
+from geogrid.storage.store import Store
 
 
 class GridState:

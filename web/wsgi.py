@@ -55,7 +55,7 @@ class GeogridServer(BaseApplication):
 
     def load(self):
         from web import create_app
-        from web.mapview import warm
+        from web.pages.mapview import warm
 
         app = create_app({"DATABASE_URL": self.database_url})
         threading.Thread(target=warm, args=(app,), daemon=True, name="warm").start()

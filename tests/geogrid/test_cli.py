@@ -183,7 +183,7 @@ def test_import_events_assigns_and_is_idempotent(runner, tmp_path, small_geojson
 
 def test_users_and_tokens(runner, store_url):
     from geogrid.auth import user_for_token
-    from geogrid.store import Store
+    from geogrid.storage.store import Store
 
     result = runner.invoke(
         main, ["user", "add", "wang", "--role", "operator", "--scope", "410102001"]

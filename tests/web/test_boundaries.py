@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from geogrid.staging import discard, stage, staged
+from geogrid.boundaries.staging import discard, stage, staged
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from grids_inline import collection, small_features
 
+from devtools.chromium import chromium, requested_urls, wait_for
+from devtools.served import served
 from geogrid.auth import create_user
-from geogrid.categories import load_categories
-from geogrid.intake import Intake
-from geogrid.registry import read_grids
+from geogrid.boundaries.grids import read_grids
+from geogrid.cases.categories import load_categories
+from geogrid.cases.intake import Intake
 from geogrid.stations import Station, import_stations
-from geogrid.store import Store
-from web.chromium import chromium, requested_urls, served, wait_for
+from geogrid.storage.store import Store
 
 PAYLOADS = [
     '<img src=x onerror="window.__xss=1">',

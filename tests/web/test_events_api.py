@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from geogrid.coords import from_wgs84
-from geogrid.schema import events
+from geogrid.storage.schema import events
 
 GOOD = {
     "lon": 113.507,
@@ -329,7 +329,7 @@ def test_a_wrong_token_is_401(api):
 
 def test_tokens_and_passwords_are_stored_hashed(store, tokens):
     from geogrid.auth import create_user, user_for_password
-    from geogrid.schema import api_tokens, users
+    from geogrid.storage.schema import api_tokens, users
 
     create_user(store, "chief", "admin", password="correct horse battery")
     with store.engine.connect() as conn:

@@ -10,13 +10,13 @@ import pytest
 import requests
 from grids_inline import collection, small_features
 
+from devtools.served import served
 from geogrid.auth import create_token, create_user
-from geogrid.categories import load_categories
-from geogrid.intake import Intake
-from geogrid.registry import read_grids
+from geogrid.boundaries.grids import read_grids
+from geogrid.cases.categories import load_categories
+from geogrid.cases.intake import Intake
 from geogrid.stations import Station, import_stations
-from geogrid.store import Store
-from web.chromium import served
+from geogrid.storage.store import Store
 
 COLLECTIONS = [
     "streets",

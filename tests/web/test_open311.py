@@ -11,9 +11,9 @@ import pytest
 import requests
 from georeport import GeoReport
 
+from devtools.served import served
 from geogrid.auth import create_token, create_user
-from geogrid.store import Store
-from web.chromium import served
+from geogrid.storage.store import Store
 
 SPEC_ERROR = {"code", "description"}
 
@@ -23,7 +23,7 @@ def site(module_store_url):
 
     from grids_inline import collection, small_features
 
-    from geogrid.registry import read_grids
+    from geogrid.boundaries.grids import read_grids
 
     url = module_store_url
     store = Store(url)

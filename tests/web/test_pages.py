@@ -2,7 +2,7 @@
 
 from grids_inline import collection, rect
 
-from geogrid.registry import read_grids
+from geogrid.boundaries.grids import read_grids
 
 
 def test_index_lists_streets_with_their_grid_counts(client):

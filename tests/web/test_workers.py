@@ -12,9 +12,9 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from geogrid.assign import GridIndex
-from geogrid.schema import events
-from web.chromium import served
+from devtools.served import served
+from geogrid.engine.assign import GridIndex
+from geogrid.storage.schema import events
 
 DATA = Path(__file__).parents[1] / "data"
 POSTER = Path(__file__).with_name("poster.py")

@@ -1,0 +1,145 @@
+"""The benchmark commands of ``geogrid`` in a development checkout: ``bench``, ``bench-*``.
+
+Registered under the ``geogrid.commands`` entry points; a wheel does not carry
+``devtools``, and there the commands are simply absent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from geogrid.cli import open_store
+
+__all__ = ["bench", "bench_intake", "bench_load", "bench_map", "bench_redraw"]
+
+
+@click.command()
+@click.option("--points", default=1_020_000, show_default=True, type=click.IntRange(10_000))
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench(points: int, repeat: int, as_json: bool) -> None:
+    """The assignment engine against geopandas.sjoin and shapely STRtree, side by side."""
+    from devtools.bench.assign import run, run_demo
+
+    report = run(points, repeat)
+    demo = run_demo(repeat=repeat)
+    if as_json:
+        report.pop("text")
+        click.echo(json.dumps({**report, "demo_full_rule": demo}))
+        return
+    click.echo(report["text"])
+    click.echo(
+        f"demo district, whole rule (micro, grid, nearest, dedicated), {demo['points']:,} "
+        f"points: geogrid assign {demo['assign_points_per_s']:,} points/s, sjoin on grids "
+        f"and micro grids {demo['sjoin_points_per_s']:,} points/s -> {demo['ratio_vs_sjoin']}x; "
+        f"{demo['disagreements']} disagreements, index build {demo['index_build_s']} s"
+    )
+
+
+@click.command("bench-intake")
+@click.option("--url", default=None, help="A running server (default: start one on loopback).")
+@click.option("--token", default=None, help="A reporter token for --url.")
+@click.option("--singles", default=500, show_default=True, type=click.IntRange(10))
+@click.option("--batches", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 10_000))
+def bench_intake(url, token, singles, batches, batch_size) -> None:
+    """Intake latency (p50/p99) and batch throughput against a running server."""
+    from devtools.bench.intake import run_intake
+
+    r = run_intake(singles, batches, batch_size, url, token)
+    click.echo(json.dumps(r))
+    click.echo(
+        f"single event: p50 {r['single_p50_ms']} ms, p99 {r['single_p99_ms']} ms "
+        f"({r['singles']} posts); batch of {r['batch_size']}: median {r['batch_median_s']} s "
+        f"= {r['batch_events_per_s']:,} events/s"
+    )
+
+
+@click.command("bench-load")
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    type=click.Choice(["sqlite", "postgis"]),
+    help="Repeatable (default: both).",
+)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--clients", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--seconds", default=15.0, show_default=True, type=click.FloatRange(1, 3600))
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--postgres-url",
+    default=None,
+    help="An empty PostGIS database to use (default: a throwaway cluster in /tmp).",
+)
+def bench_load(backends, workers, clients, seconds, batch, postgres_url) -> None:
+    """The load script: intake under gunicorn workers, driven from a second process."""
+    from devtools.bench.intake import run_load
+
+    backends = backends or ("sqlite", "postgis")
+    rows = run_load(backends, workers, clients, seconds, batch, postgres_url)
+    click.echo(
+        f"{'backend':8} {'workers':>7} {'clients':>7} {'batch':>5} {'requests':>8} "
+        f"{'errors':>6} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    for r in rows:
+        click.echo(
+            f"{r['backend']:8} {r['workers']:>7} {r['clients']:>7} {r['batch']:>5} "
+            f"{r['requests']:>8} {r['errors']:>6} {r['requests_per_s']:>8} "
+            f"{r['events_per_s']:>9} {r['p50_ms']:>7} {r['p99_ms']:>7}"
+        )
+
+
+@click.command("bench-map")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 10))
+@click.pass_context
+def bench_map(ctx: click.Context, repeat: int) -> None:
+    """Map page load in headless Chromium against a naive folium map (the demo store)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from devtools.bench.map import run_map
+    from web import create_app
+    from web.cli import build_demo
+    from web.pages.mapview import warm
+
+    store = open_store(ctx)
+    store.migrate()
+    if store.active_generation() is None:
+        build_demo(ctx, store)
+    app = create_app({"DATABASE_URL": ctx.obj["url"]})
+    warm(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        with app.test_client() as client:
+            client.get("/")  # the page cache holds it, as on a wall screen
+        r = run_map(store, url, repeat)
+    finally:
+        server.shutdown()
+    click.echo(json.dumps(r))
+    o, f, n = r["ours"], r["ours_uncached_server"], r["naive_folium"]
+    click.echo(
+        f"command center map: ready {o['ready_s']} s, {o['bytes'] / 1e6:.2f} MB "
+        f"(server rendering it afresh: {f['ready_s']} s)\n"
+        f"naive folium map:   ready {n['ready_s']} s, {n['bytes'] / 1e6:.2f} MB\n"
+        f"-> {r['speedup']}x faster, {r['bytes_ratio']}x fewer bytes (median of {repeat})"
+    )
+
+
+@click.command("bench-redraw")
+def bench_redraw() -> None:
+    """Dry-run validation of the demo district and commit + reassignment of its events."""
+    from devtools.bench.redraw import run_redraw
+
+    r = run_redraw()
+    click.echo(json.dumps(r))
+    click.echo(
+        f"dry run of {r['grids']:,} grids with {r['events']:,} events: {r['dry_run_s']} s "
+        f"(ok={r['dry_run_ok']}, {r['dry_run_problems']} warnings)\n"
+        f"commit + reassignment: {r['commit_s']} s, {r['events_reassigned']:,} events moved"
+    )

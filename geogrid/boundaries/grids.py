@@ -1,0 +1,173 @@
+"""Reading grid boundaries from GeoJSON into validated :class:`Grid` records.
+
+A FeatureCollection (RFC 7946, lon/lat) whose features carry ``code`` and
+``name``; every other property is kept as an attribute. Validation collects
+every problem with its feature index before anything is stored.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from geogrid import codes
+from geogrid.boundaries.geometry import geometry_from_geojson, geometry_problem
+from geogrid.errors import InvalidInputError
+from geogrid.grid import Grid
+from geogrid.io import load_json
+
+__all__ = ["read_grids", "grids_from_features", "grid_to_feature"]
+
+_RESERVED = ("code", "name", "level", "parent")
+
+
+def read_grids(source: str | bytes | os.PathLike | dict) -> list[Grid]:
+    """Read and validate a GeoJSON FeatureCollection of grids.
+
+    ``source`` is a file path, the file's bytes, or the parsed object.
+
+    Raises :class:`InvalidInputError` listing every problem in ``details``
+    (each with ``index``, ``code`` and ``message``); returns nothing partial.
+    """
+    data = source if isinstance(source, dict) else load_json(source)
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise InvalidInputError(f"expected a GeoJSON FeatureCollection, got {kind!r}")
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise InvalidInputError("FeatureCollection.features must be an array")
+    if not features:
+        raise InvalidInputError("FeatureCollection has no features")
+    return grids_from_features(features)
+
+
+def grids_from_features(features: Iterable[Any], known: frozenset[str] = frozenset()) -> list[Grid]:
+    """Validate features one by one, then across them (duplicates, parents).
+
+    ``known`` codes count as present parents (a partial upload's parents may
+    live outside the file).
+    """
+    grids: list[Grid] = []
+    index_of: dict[str, int] = {}
+    problems: list[dict] = []
+    named: set[str] = set()  # codes of features refused for another reason
+    for index, feature in enumerate(features):
+        grid, problem = _read_feature(index, feature)
+        if problem:
+            problems.append(problem)
+            named.add(problem["code"])
+            continue
+        if grid.code in index_of:
+            problems.append(
+                _problem(
+                    index,
+                    grid.code,
+                    "code",
+                    (f"duplicate code {grid.code!r}: also feature {index_of[grid.code]}"),
+                )
+            )
+            continue
+        index_of[grid.code] = index
+        grids.append(grid)
+    problems.extend(_parent_problems(grids, index_of, named | set(known)))
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        first = problems[0]
+        raise InvalidInputError(
+            f"{len(problems)} {noun} in the grids; first: feature {first['index']}: "
+            f"{first['message']}",
+            details=problems,
+        )
+    return grids
+
+
+def _problem(index: int, code: str | None, field_name: str, message: str) -> dict:
+    return {"index": index, "code": code, "field": field_name, "message": message}
+
+
+def _read_feature(index: int, feature: Any) -> tuple[Grid | None, dict | None]:
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        return None, _problem(index, None, "type", "expected a GeoJSON Feature")
+    props = feature.get("properties") or {}
+    if not isinstance(props, dict):
+        return None, _problem(index, None, "properties", "properties must be an object")
+    code = props.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)
+    if code is None or code == "":
+        return None, _problem(index, None, "properties.code", "feature has no 'code'")
+    code = code.strip() if isinstance(code, str) else code
+    try:
+        level = codes.level_of(code)
+    except InvalidInputError as err:
+        return None, _problem(index, None, "properties.code", str(err))
+    name = props.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None, _problem(index, code, "properties.name", "feature has no 'name' (a string)")
+    mismatch = _declared_mismatch(code, level, props)
+    if mismatch:
+        return None, _problem(index, code, *mismatch)
+    try:
+        geom = geometry_from_geojson(feature.get("geometry"))
+    except ValueError as err:
+        return None, _problem(index, code, "geometry", str(err))
+    fault = geometry_problem(geom)
+    if fault:
+        return None, _problem(index, code, "geometry", fault)
+    attributes = {k: v for k, v in props.items() if k not in _RESERVED}
+    return Grid(code=code, name=name.strip(), geometry=geom, attributes=attributes), None
+
+
+def _declared_mismatch(code: str, level: str, props: dict) -> tuple[str, str] | None:
+    declared = props.get("level")
+    if declared is not None and declared != level:
+        return "properties.level", f"level {declared!r} disagrees with code {code!r} ({level})"
+    if "parent" in props and props["parent"] not in (None, ""):
+        parent = str(props["parent"])
+        if parent != codes.parent_of(code):
+            return (
+                "properties.parent",
+                f"parent {parent!r} disagrees with code {code!r} "
+                f"(its parent is {codes.parent_of(code)!r})",
+            )
+    return None
+
+
+def _parent_problems(grids: list[Grid], index_of: dict[str, int], named: set) -> list[dict]:
+    """Every grid's parent must be present, except at the coarsest level in the set.
+
+    A parent refused for another reason is not reported again through its children.
+    """
+    if not grids:
+        return []
+    top = min(codes.LEVELS.index(g.level) for g in grids if g.level != "dedicated")
+    problems = []
+    for grid in grids:
+        parent = grid.parent
+        if parent is None or parent in index_of or parent in named:
+            continue
+        if grid.level != "dedicated" and codes.LEVELS.index(grid.level) == top:
+            continue
+        problems.append(
+            _problem(
+                index_of[grid.code],
+                grid.code,
+                "properties.code",
+                (f"parent {parent!r} of {grid.level} {grid.code!r} is missing"),
+            )
+        )
+    return problems
+
+
+def grid_to_feature(grid: Grid, extra: dict | None = None) -> dict:
+    """A GeoJSON Feature for ``grid`` (``extra`` properties added)."""
+    props = {"code": grid.code, "name": grid.name, "level": grid.level, "parent": grid.parent}
+    props.update(grid.attributes)
+    props.update(extra or {})
+    return {
+        "type": "Feature",
+        "id": grid.code,
+        "properties": props,
+        "geometry": grid.geometry.__geo_interface__,
+    }

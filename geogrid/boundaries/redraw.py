@@ -1,0 +1,312 @@
+"""Redrawing boundaries: plan a new generation from an upload, preview it, commit, roll back.
+
+A plan is a dry run: the generation the upload would make (the whole set, or
+the active one with one subtree replaced), its validation report, the diff
+against the active generation and the events that would change grid. Nothing
+changes until :func:`commit`, which writes the generation, activates it and
+reassigns open events in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+
+from geogrid import codes
+from geogrid.boundaries.grids import grids_from_features
+from geogrid.boundaries.topology import Problem, Tolerances, check_topology
+from geogrid.cases.workflow import OPEN
+from geogrid.coords import areas_m2
+from geogrid.engine.assign import GridIndex
+from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.grid import Grid
+from geogrid.storage.schema import audit, events
+from geogrid.storage.store import Store
+from geogrid.times import to_db_time
+
+__all__ = ["Plan", "plan", "commit", "rollback"]
+
+_CODE_COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
+_SAMPLE = 20
+DEFAULT_TOLERANCES = Tolerances()
+
+
+@dataclass
+class Plan:
+    """What an upload would do; ``ok`` when it has no error."""
+
+    grids: list[Grid]
+    scope: str | None
+    sha256: str | None
+    problems: list[Problem]
+    diff: dict = field(default_factory=dict)
+    events: dict = field(default_factory=dict)
+    base_generation: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    def report(self) -> dict:
+        counts = Counter(g.level for g in self.grids)
+        kinds = Counter(f"{p.severity}:{p.kind}" for p in self.problems)
+        return {
+            "ok": self.ok,
+            "scope": self.scope,
+            "sha256": self.sha256,
+            "base_generation": self.base_generation,
+            "counts": {lv: counts.get(lv, 0) for lv in codes.LEVELS},
+            "problem_counts": dict(sorted(kinds.items())),
+            "problems": [p.as_dict() for p in self.problems],
+            "diff": self.diff,
+            "events": self.events,
+        }
+
+
+def _resulting(active: list[Grid], uploaded: list[Grid], scope: str | None) -> list[Grid]:
+    if scope is None:
+        return uploaded
+    codes.validate_code(scope)
+    if scope not in {g.code for g in active}:
+        raise NotFoundError(f"scope {scope!r} is not a grid of the active generation")
+    stray = [g.code for g in uploaded if not g.code.startswith(scope)]
+    if stray:
+        raise InvalidInputError(
+            f"scope {scope!r} does not match the codes inside: {len(stray)} outside it, "
+            f"first {stray[0]!r}",
+            details=[{"field": "scope", "codes": stray[:50]}],
+        )
+    replaced = {g.code for g in uploaded}
+    kept = [
+        g
+        for g in active
+        if not g.code.startswith(scope) or (g.code == scope and scope not in replaced)
+    ]
+    return sorted(kept + uploaded, key=lambda g: g.code)
+
+
+def _orphans(grids: list[Grid]) -> list[Problem]:
+    present = {g.code for g in grids}
+    top = min(codes.LEVELS.index(g.level) for g in grids if g.level != "dedicated")
+    out = []
+    for g in grids:
+        if (
+            g.parent
+            and g.parent not in present
+            and (g.level == "dedicated" or codes.LEVELS.index(g.level) > top)
+        ):
+            out.append(
+                Problem(
+                    "orphan",
+                    "error",
+                    f"{g.level} {g.code} would be left without its parent {g.parent}",
+                    [g.code, g.parent],
+                )
+            )
+    return out
+
+
+def _diff(active: list[Grid], new: list[Grid]) -> dict:
+    before = {g.code: g for g in active}
+    after = {g.code: g for g in new}
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    common = sorted(set(before) & set(after))
+    reshaped_codes = [
+        c for c in common if not shapely.equals_exact(before[c].geometry, after[c].geometry, 0)
+    ]
+    reshaped = []
+    if reshaped_codes:
+        old = areas_m2(np.array([before[c].geometry for c in reshaped_codes], dtype=object))
+        new_areas = areas_m2(np.array([after[c].geometry for c in reshaped_codes], dtype=object))
+        reshaped = [
+            {
+                "code": c,
+                "area_before_m2": round(float(a), 1),
+                "area_after_m2": round(float(b), 1),
+                "change_m2": round(float(b - a), 1),
+            }
+            for c, a, b in zip(reshaped_codes, old, new_areas, strict=True)
+        ]
+    moved = set(reshaped_codes)
+    updated = [
+        c
+        for c in common
+        if c not in moved
+        and (before[c].name, before[c].attributes) != (after[c].name, after[c].attributes)
+    ]
+    return {
+        "added": added,
+        "removed": removed,
+        "reshaped": reshaped,
+        "updated": updated,
+        "unchanged": len(common) - len(reshaped) - len(updated),
+    }
+
+
+def _moves(conn: sa.Connection, index: GridIndex, closed_too: bool = True):
+    """Events whose assignment the index would change: (ids, old rows, new assignment)."""
+    query = sa.select(
+        events.c.id,
+        events.c.lon,
+        events.c.lat,
+        events.c.status,
+        *(events.c[c] for c in _CODE_COLUMNS),
+    )
+    if not closed_too:
+        query = query.where(events.c.status.in_(OPEN))
+    rows = [tuple(r) for r in conn.execute(query)]
+    if not rows:
+        return [], [], None
+    table = np.array(rows, dtype=object)
+    found = index.assign(table[:, 1].astype(float), table[:, 2].astype(float))
+    old = np.array([[c or "" for c in r[4:]] for r in rows], dtype=object)
+    new = np.column_stack([getattr(found, c) for c in _CODE_COLUMNS]).astype(object)
+    changed = np.flatnonzero((old != new).any(axis=1))
+    return [rows[i] for i in changed], changed, found
+
+
+def _impact(conn: sa.Connection, index: GridIndex) -> dict:
+    moved, positions, found = _moves(conn, index)
+    per_grid = Counter()
+    counts = Counter()
+    sample = []
+    for row, k in zip(moved, positions, strict=True):
+        state = "open" if row[3] in OPEN else "closed"
+        counts[state] += 1
+        key = (row[4 + _CODE_COLUMNS.index("grid")] or None, str(found.grid[k]) or None)
+        per_grid[(key, state)] += 1
+        if len(sample) < _SAMPLE:
+            sample.append({"id": row[0], "status": row[3], "from": key[0], "to": key[1]})
+    by_grid: dict[tuple, dict] = {}
+    for ((before, after), state), n in per_grid.items():
+        by_grid.setdefault((before, after), {"from": before, "to": after, "open": 0, "closed": 0})[
+            state
+        ] += n
+    return {
+        "open_moved": counts["open"],
+        "closed_moved": counts["closed"],
+        "by_grid": sorted(by_grid.values(), key=lambda r: -(r["open"] + r["closed"])),
+        "sample": sample,
+    }
+
+
+def plan(
+    store: Store,
+    features: list,
+    *,
+    scope: str | None = None,
+    sha256: str | None = None,
+    tolerances: Tolerances = DEFAULT_TOLERANCES,
+    tolerance_m: float = 30.0,
+) -> Plan:
+    """The dry run of an upload. Per-feature faults raise :class:`InvalidInputError`."""
+    base = store.active_generation()
+    active = store.load_grids(base) if base is not None else []
+    known = frozenset(g.code for g in active) if scope else frozenset()
+    uploaded = grids_from_features(features, known)
+    grids = _resulting(active, uploaded, scope)
+    problems = _orphans(grids) + check_topology(grids, tolerances)
+    result = Plan(grids, scope, sha256, problems, _diff(active, grids), base_generation=base)
+    if result.ok:
+        with store.engine.connect() as conn:
+            result.events = _impact(conn, GridIndex(grids, tolerance_m=tolerance_m))
+    return result
+
+
+def _reassign(conn: sa.Connection, index: GridIndex, closed_too: bool) -> int:
+    """Put open (or all) events under ``index``'s generation; returns how many moved."""
+    moved, positions, found = _moves(conn, index, closed_too)
+    rows = [
+        {
+            "event_id": row[0],
+            **{f"c_{c}": (str(getattr(found, c)[k]) or None) for c in _CODE_COLUMNS},
+        }
+        for row, k in zip(moved, positions, strict=True)
+    ]
+    if rows:
+        conn.execute(
+            sa.update(events)
+            .where(events.c.id == sa.bindparam("event_id"))
+            .values(**{c: sa.bindparam(f"c_{c}") for c in _CODE_COLUMNS}),
+            rows,
+        )
+    every = sa.update(events).values(generation_id=index.generation)
+    conn.execute(every if closed_too else every.where(events.c.status.in_(OPEN)))
+    return len(rows)
+
+
+def commit(
+    store: Store,
+    the_plan: Plan,
+    actor: str,
+    now: datetime,
+    reassign_closed: bool = False,
+    tolerance_m: float = 30.0,
+) -> dict:
+    """Write the planned generation, activate it and reassign open events: all or nothing."""
+    if not the_plan.ok:
+        raise InvalidInputError(
+            "the upload has errors; nothing was changed",
+            details=[p.as_dict() for p in the_plan.problems if p.severity == "error"][:50],
+        )
+    with store.write(boundaries=True) as conn:
+        if (
+            conn.scalar(sa.text("SELECT id FROM generations WHERE active"))
+            != the_plan.base_generation
+        ):
+            raise InvalidInputError(
+                "the active generation changed since this preview; upload again"
+            )
+        gen = store.write_generation(
+            conn,
+            the_plan.grids,
+            actor=actor,
+            description=f"upload {the_plan.sha256 or ''}"[:200],
+            source_sha256=the_plan.sha256,
+            scope=the_plan.scope,
+            details={"diff_counts": _diff_counts(the_plan.diff)},
+        )
+        index = GridIndex(the_plan.grids, generation=gen, tolerance_m=tolerance_m)
+        moved = _reassign(conn, index, reassign_closed)
+        conn.execute(
+            sa.insert(audit).values(
+                at=to_db_time(now),
+                actor=actor,
+                action="reassign_events",
+                target=str(gen),
+                details={"moved": moved, "closed_too": reassign_closed},
+            )
+        )
+    return {"generation": gen, "events_reassigned": moved}
+
+
+def _diff_counts(diff: dict) -> dict:
+    return {k: (len(v) if isinstance(v, list) else v) for k, v in diff.items()}
+
+
+def rollback(
+    store: Store, generation: int, actor: str, now: datetime, tolerance_m: float = 30.0
+) -> dict:
+    """Re-activate an earlier generation and reassign open events under it."""
+    with store.write(boundaries=True) as conn:
+        store._activate(conn, generation, actor)
+        index = GridIndex(
+            store.load_grids_in(conn, generation), generation=generation, tolerance_m=tolerance_m
+        )
+        moved = _reassign(conn, index, closed_too=False)
+        conn.execute(
+            sa.insert(audit).values(
+                at=to_db_time(now),
+                actor=actor,
+                action="rollback",
+                target=str(generation),
+                details={"moved": moved},
+            )
+        )
+    return {"generation": generation, "events_reassigned": moved}

@@ -1,0 +1,157 @@
+"""Reading uploaded boundary files: GeoJSON, GeoPackage, zipped Shapefile — within limits.
+
+Files other than GeoJSON are read with pyogrio and reprojected from their own
+CRS (district data often comes in CGCS2000 Gauss-Krüger, EPSG:4547) to lon/lat.
+A zip is checked for path traversal, entry count and unpacked size before
+anything is extracted. Every refusal names the limit or the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pyproj
+
+from geogrid.errors import InvalidCRSError, InvalidInputError
+from geogrid.io import load_json
+
+__all__ = ["Limits", "read_features", "SUFFIXES"]
+
+SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+_LONLAT = {
+    "EPSG:4326",
+    "EPSG:4490",
+    "OGC:CRS84",
+    "urn:ogc:def:crs:OGC:1.3:CRS84",
+    "urn:ogc:def:crs:EPSG::4326",
+    "urn:ogc:def:crs:EPSG::4490",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one upload may hold."""
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_features: int = 100_000
+    max_vertices: int = 5_000_000
+    max_zip_entries: int = 50
+    max_unzipped_bytes: int = 500 * 1024 * 1024
+
+
+def _refuse(message: str) -> InvalidInputError:
+    return InvalidInputError(message, details=[{"field": "file", "message": message}])
+
+
+def read_features(path: str | os.PathLike, filename: str, limits: Limits = Limits()) -> list:
+    """GeoJSON-like feature dicts (lon/lat) from an uploaded file called ``filename``."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise _refuse(f"the file is {size:,} bytes; the limit is {limits.max_bytes:,}")
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".geojson", ".json"):
+        features = _geojson(path)
+    elif suffix == ".gpkg":
+        features = _ogr(path)
+    elif suffix == ".zip":
+        features = _zipped_shapefile(path, limits)
+    else:
+        raise _refuse(f"expected one of {', '.join(SUFFIXES)}, got {filename!r}")
+    if len(features) > limits.max_features:
+        raise _refuse(f"{len(features):,} features; the limit is {limits.max_features:,}")
+    vertices = sum(_count_vertices((f or {}).get("geometry")) for f in features)
+    if vertices > limits.max_vertices:
+        raise _refuse(f"{vertices:,} vertices; the limit is {limits.max_vertices:,}")
+    return features
+
+
+def _count_vertices(geometry) -> int:
+    if not isinstance(geometry, dict):
+        return 0
+
+    def walk(coords) -> int:
+        if isinstance(coords, list | tuple) and coords and isinstance(coords[0], int | float):
+            return 1
+        return sum(walk(c) for c in coords) if isinstance(coords, list | tuple) else 0
+
+    return walk(geometry.get("coordinates") or [])
+
+
+def _geojson(path: Path) -> list:
+    data = load_json(path)
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise _refuse(f"expected a GeoJSON FeatureCollection, got {kind!r}")
+    crs = ((data.get("crs") or {}).get("properties") or {}).get("name")
+    if crs is not None and crs not in _LONLAT:
+        raise InvalidCRSError(
+            f"crs {crs!r}: GeoJSON must be lon/lat (RFC 7946); upload a GeoPackage or "
+            "Shapefile to have it reprojected",
+            details=[{"field": "crs", "message": crs}],
+        )
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise _refuse("FeatureCollection.features must be an array")
+    if not features:
+        raise _refuse("FeatureCollection has no features")
+    return features
+
+
+def _ogr(path: Path) -> list:
+    import pyogrio
+
+    try:
+        frame = pyogrio.read_dataframe(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        raise _refuse(f"cannot read {path.name}: {err}") from err
+    if frame.crs is None:
+        raise InvalidCRSError(
+            f"{path.name} has no coordinate reference system (.prj missing?)",
+            details=[{"field": "crs", "message": "missing"}],
+        )
+    try:
+        frame = frame.to_crs(4326)
+    except pyproj.exceptions.CRSError as err:
+        raise InvalidCRSError(f"cannot reproject from {frame.crs}: {err}") from err
+    if frame.empty:
+        raise _refuse(f"{path.name} has no features")
+    collection = frame.to_geo_dict(drop_id=True)
+    for feature in collection["features"]:
+        props = feature["properties"]
+        for key in ("code", "parent"):
+            value = props.get(key)
+            if isinstance(value, float) and value.is_integer():
+                props[key] = str(int(value))
+    return collection["features"]
+
+
+def _zipped_shapefile(path: Path, limits: Limits) -> list:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as err:
+        raise _refuse(f"not a zip file: {err}") from err
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        entries = archive.infolist()
+        if len(entries) > limits.max_zip_entries:
+            raise _refuse(
+                f"the zip holds {len(entries)} entries; the limit is {limits.max_zip_entries}"
+            )
+        total = sum(e.file_size for e in entries)
+        if total > limits.max_unzipped_bytes:
+            raise _refuse(
+                f"the zip unpacks to {total:,} bytes; the limit is {limits.max_unzipped_bytes:,}"
+            )
+        for entry in entries:
+            name = PurePosixPath(entry.filename.replace("\\", "/"))
+            if name.is_absolute() or ".." in name.parts or ":" in entry.filename:
+                raise _refuse(f"unsafe path in the zip: {entry.filename!r}")
+        shapefiles = [e.filename for e in entries if e.filename.lower().endswith(".shp")]
+        if len(shapefiles) != 1:
+            raise _refuse(f"the zip must hold exactly one .shp, found {len(shapefiles)}")
+        archive.extractall(tmp)
+        return _ogr(Path(tmp) / shapefiles[0])

@@ -1,0 +1,223 @@
+"""Assignment of points to grids: the rule of DESIGN.md, over one generation.
+
+The rule, for a WGS-84 point:
+
+1. The finest regular grid that covers it (interior or boundary): a micro grid,
+   else a three-level grid (else a community or street, where a data set stops
+   there). Among several covering grids of one level — a point on a shared edge
+   or vertex — the **lowest code** wins. Method ``inside``, or ``edge`` when
+   the point lies on the owner's boundary.
+2. The ancestors are taken from the owner's code, so the chain is consistent.
+3. A point that no grid covers goes to the nearest three-level grid within
+   ``tolerance_m`` metres (default 30, GPS error), ties again to the lowest
+   code: method ``nearest``. Micro grids are not searched for it.
+4. Otherwise the method is ``outside`` and only the district is set: the event
+   is kept and routed to the district queue.
+
+Dedicated grids are an overlay reported beside the chain (lowest code wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from geogrid import codes
+from geogrid.coords import metric_transformer, to_metric, to_wgs84
+from geogrid.engine.cells import CellEngine
+from geogrid.engine.reference import NO_OWNER, Engine
+from geogrid.grid import Grid
+
+__all__ = ["Assignment", "GridIndex", "METHODS", "DEFAULT_TOLERANCE_M"]
+
+METHODS = ("inside", "edge", "nearest", "outside")
+DEFAULT_TOLERANCE_M = 30.0
+_COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
+_PREFIX = {"district": 6, "street": 9, "community": 12, "grid": 15}
+
+EngineFactory = Callable[[list], Engine]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Assignments of many points: one numpy string array per column ('' = none)."""
+
+    district: np.ndarray
+    street: np.ndarray
+    community: np.ndarray
+    grid: np.ndarray
+    micro: np.ndarray
+    dedicated: np.ndarray
+    method: np.ndarray
+    generation: int | None
+
+    def __len__(self) -> int:
+        return len(self.method)
+
+    def row(self, i: int) -> dict:
+        """Point ``i`` as a dict; missing codes are None."""
+        out = {c: (str(getattr(self, c)[i]) or None) for c in _COLUMNS}
+        out["generation"] = self.generation
+        return out
+
+
+class _Layer:
+    """The grids of one level, sorted by code, with their engine."""
+
+    def __init__(self, grids: list[Grid], engine_factory: EngineFactory) -> None:
+        grids = sorted(grids, key=lambda g: g.code)
+        self.codes = np.array([g.code for g in grids], dtype="U17")
+        self.geometries = np.array([g.geometry for g in grids], dtype=object)
+        self.engine = engine_factory(self.geometries)
+
+
+class GridIndex:
+    """In-memory index of one generation's grids, answering assignments.
+
+    Parameters
+    ----------
+    grids : sequence of Grid
+        The grids of one generation (any levels).
+    generation : int, optional
+        The generation id reported with every assignment.
+    tolerance_m : float
+        How far outside every grid a point may be and still go to the nearest.
+    engine : callable
+        Builds an :class:`~geogrid.engine.reference.Engine` from sorted geometries: the
+        cell engine by default, :class:`~geogrid.engine.reference.STRtreeEngine` as reference.
+    """
+
+    def __init__(
+        self,
+        grids: Sequence[Grid],
+        generation: int | None = None,
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
+        engine: EngineFactory = CellEngine,
+    ) -> None:
+        if not (tolerance_m >= 0):
+            raise ValueError(f"tolerance_m must be >= 0 metres, got {tolerance_m!r}")
+        self.generation = generation
+        self.tolerance_m = float(tolerance_m)
+        by_level: dict[str, list[Grid]] = {}
+        for grid in grids:
+            by_level.setdefault(grid.level, []).append(grid)
+        regular = [lv for lv in reversed(codes.REGULAR_LEVELS) if lv in by_level]
+        self.layers = [(lv, _Layer(by_level[lv], engine)) for lv in regular]
+        self.dedicated = _Layer(by_level.get("dedicated", []), engine)
+        self.districts = sorted({g.code[:6] for g in grids})
+        self._scalar = all(hasattr(layer.engine, "owner") for _, layer in self.layers) and (
+            hasattr(self.dedicated.engine, "owner")
+        )
+        tiling = [lv for lv in regular if lv != "micro"] or regular
+        self._nearest_level = tiling[0] if tiling else None
+        self._metric = None
+        #: (min lon, min lat, max lon, max lat) of every grid
+        self.bounds = (
+            tuple(shapely.total_bounds([g.geometry for g in grids]))
+            if grids
+            else (0.0, 0.0, 0.0, 0.0)
+        )
+
+    def assign(self, x, y, crs: str = "wgs84") -> Assignment:
+        """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""
+        x, y = to_wgs84(np.atleast_1d(x), np.atleast_1d(y), crs)
+        n = len(x)
+        finest = np.full(n, "", dtype="U17")
+        method = np.full(n, "outside", dtype="U8")
+        todo = np.arange(n)
+        for _level, layer in self.layers:
+            if len(todo) == 0:
+                break
+            owner, on_edge = layer.engine.owners(x[todo], y[todo])
+            hit = owner != NO_OWNER
+            finest[todo[hit]] = layer.codes[owner[hit]]
+            method[todo[hit]] = np.where(on_edge[hit], "edge", "inside")
+            todo = todo[~hit]
+        if len(todo) and self.tolerance_m > 0 and self._nearest_level:
+            near = self._nearest(x[todo], y[todo])
+            hit = near != NO_OWNER
+            finest[todo[hit]] = self._layer(self._nearest_level).codes[near[hit]]
+            method[todo[hit]] = "nearest"
+        return self._assemble(x, y, finest, method)
+
+    def locate(self, x: float, y: float, crs: str = "wgs84") -> dict:
+        """Assign one point; a dict of codes (None where none), method and generation."""
+        if crs in ("wgs84", "cgcs2000") and self._scalar:
+            found = self._locate_fast(float(x), float(y))
+            if found is not None:
+                return found
+        return self.assign([x], [y], crs).row(0)
+
+    def _locate_fast(self, x: float, y: float) -> dict | None:
+        """One point through the engines' scalar path; None if it lies outside every grid."""
+        for _level, layer in self.layers:
+            owner, on_edge = layer.engine.owner(x, y)
+            if owner != NO_OWNER:
+                code = str(layer.codes[owner])
+                break
+        else:
+            return None
+        dedicated = None
+        if len(self.dedicated.codes):
+            d, _ = self.dedicated.engine.owner(x, y)
+            dedicated = str(self.dedicated.codes[d]) if d != NO_OWNER else None
+        out = {name: code[:n] if len(code) >= n else None for name, n in _PREFIX.items()}
+        out.update(
+            micro=code if len(code) == 17 else None,
+            dedicated=dedicated,
+            method="edge" if on_edge else "inside",
+            generation=self.generation,
+        )
+        return {k: out[k] for k in (*_COLUMNS, "generation")}
+
+    def _layer(self, level: str) -> _Layer:
+        return dict(self.layers)[level]
+
+    def _assemble(self, x, y, finest, method) -> Assignment:
+        columns = {name: finest.astype(f"U{n}") for name, n in _PREFIX.items()}
+        columns["micro"] = np.where(np.char.str_len(finest) == 17, finest, "")
+        columns["district"] = np.where(
+            method == "outside",
+            self.districts[0] if len(self.districts) == 1 else "",
+            columns["district"],
+        ).astype("U6")
+        dedicated = np.full(len(x), "", dtype="U17")
+        if len(self.dedicated.codes):
+            owner, _ = self.dedicated.engine.owners(x, y)
+            hit = owner != NO_OWNER
+            dedicated[hit] = self.dedicated.codes[owner[hit]]
+        return Assignment(dedicated=dedicated, method=method, generation=self.generation, **columns)
+
+    def _nearest(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Lowest-coded nearest tiling grid within the tolerance, metres in UTM."""
+        if self._metric is None:
+            self._metric = self._nearest_index()
+        to_metric, tree, mask = self._metric
+        owner = np.full(len(x), NO_OWNER, dtype="int64")
+        near = np.flatnonzero(shapely.contains_xy(mask, x, y))  # within reach at all
+        if not len(near):
+            return owner
+        mx, my = to_metric.transform(x[near], y[near])
+        point_idx, geom_idx = tree.query_nearest(
+            shapely.points(mx, my), max_distance=self.tolerance_m, all_matches=True
+        )
+        if len(point_idx):
+            first = np.full(len(near), np.iinfo("int64").max, dtype="int64")
+            np.minimum.at(first, point_idx, geom_idx)
+            hit = first != np.iinfo("int64").max
+            owner[near[hit]] = first[hit]
+        return owner
+
+    def _nearest_index(self):
+        """The tiling grids in metres, and a lon/lat mask of everything within reach."""
+        layer = self._layer(self._nearest_level)
+        forward = metric_transformer(layer.geometries)
+        metric = to_metric(layer.geometries, forward)
+        # a little wider than the tolerance, so rounding never cuts a point off
+        reach = shapely.union_all(metric).buffer(self.tolerance_m + 1.0)
+        mask = to_metric(reach, metric_transformer(layer.geometries, inverse=True))
+        shapely.prepare(mask)
+        return forward, shapely.STRtree(metric), mask

@@ -1,0 +1,463 @@
+"""The boundary store: grids by generation, behind one interface for every backend.
+
+The embedded backend is one SQLite file (no server, no SpatiaLite); the
+production backend is PostgreSQL with PostGIS (``postgresql+psycopg://…``,
+psycopg 3), where migration 0002 adds generated PostGIS geometry columns with
+GiST indexes. The URL comes from ``GEOGRID_DATABASE_URL`` or defaults to
+``instance/geogrid.sqlite``.
+Boundaries are versioned as generations (as mySociety's MapIt does): a grid
+row is valid from ``generation_low`` to ``generation_high``; one generation is
+active; an import never rewrites an earlier generation.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from geogrid import codes
+from geogrid.coords import areas_m2
+from geogrid.engine.assign import DEFAULT_TOLERANCE_M, GridIndex
+from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.grid import Grid
+from geogrid.storage.schema import audit, generations, grids
+
+__all__ = ["Store", "default_url", "URL_ENV"]
+
+URL_ENV = "GEOGRID_DATABASE_URL"
+# PostgreSQL advisory lock key ("geog") that orders boundary changes against every other write.
+BOUNDARY_LOCK = 0x67656F67
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def default_url(instance_dir: str | os.PathLike = "instance") -> str:
+    """``GEOGRID_DATABASE_URL`` if set, else the SQLite file in ``instance_dir``."""
+    url = os.environ.get(URL_ENV)
+    if url:
+        return url
+    return f"sqlite:///{Path(instance_dir).resolve() / 'geogrid.sqlite'}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" hook below emit BEGIN, so writes can say IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    write = conn.get_execution_options().get("geogrid_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class _SQLiteWriter:
+    """The turn to write a SQLite database: this process's threads queue on a lock, and
+    processes on an exclusive ``flock`` of a file beside the database.
+
+    SQLite has one writer at a time, and its own busy handler polls for the turn,
+    sleeping up to 100 ms between tries: under several writers the slowest waits
+    far longer than the work. Waiters here are woken as soon as the turn is free.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        in_memory = database in (None, "", ":memory:")
+        self._path = None if in_memory else f"{database}.writelock"
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self._closer: weakref.finalize | None = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._pid != os.getpid():  # a forked child opens its own: locks are per open file
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+                self._closer = weakref.finalize(self, os.close, self._fd)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self._path is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def close(self) -> None:
+        if self._closer is not None and self._pid == os.getpid():
+            self._closer()  # closes the file once, now rather than when collected
+        self._fd = self._pid = self._closer = None
+
+
+def _postgres_utc(dbapi_connection, _record) -> None:
+    # Naive datetimes are UTC everywhere in geogrid (cases._db); the session agrees.
+    # Committed, because a SET inside a transaction that is rolled back is undone.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
+
+
+class Store:
+    """Grids, generations and the records beside them, in one database."""
+
+    def __init__(self, url: str | None = None) -> None:
+        parsed = sa.engine.make_url(url or default_url())
+        if parsed.drivername in ("postgresql", "postgres"):
+            # plain postgresql:// (as libpq and most tools write it) means psycopg 3 here,
+            # not SQLAlchemy's default driver, psycopg2
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = parsed.render_as_string(hide_password=False)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.backend = parsed.get_backend_name()
+        if self.backend == "postgresql":
+            # A worker outlives database restarts and idle-connection reapers.
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
+            sa.event.listen(self.engine, "connect", _postgres_utc)
+        else:
+            self.engine = sa.create_engine(self.url)
+        if self.backend == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
+        self._writer = self.engine.execution_options(geogrid_write=True)
+        self._local_writer = (
+            _SQLiteWriter(parsed.database) if self.backend == "sqlite" else nullcontext()
+        )
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked, for messages and logs."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def write(self, *, boundaries: bool = False) -> Iterator[sa.Connection]:
+        """A write transaction (``with store.write() as conn``): all or nothing.
+
+        Writes that change the active generation pass ``boundaries=True``.
+        On SQLite every write takes the one write lock up front (BEGIN
+        IMMEDIATE), so writers queue instead of failing when a read turns into
+        a write, and no write overlaps a boundary change; not re-entrant. On PostgreSQL a
+        boundary change holds an exclusive advisory lock and every other write
+        a shared one: a boundary change waits for the writes in flight, and
+        the writes after it see the new generation.
+        """
+        with self._local_writer, self._writer.begin() as conn:
+            if self.backend == "postgresql":
+                lock = (
+                    sa.func.pg_advisory_xact_lock
+                    if boundaries
+                    else sa.func.pg_advisory_xact_lock_shared
+                )
+                conn.execute(sa.select(lock(BOUNDARY_LOCK)))
+            yield conn
+
+    def close(self) -> None:
+        """Close the pooled connections (a store used after this reconnects)."""
+        self.engine.dispose()
+        if isinstance(self._local_writer, _SQLiteWriter):
+            self._local_writer.close()
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def is_initialized(self) -> bool:
+        return sa.inspect(self.engine).has_table("generations")
+
+    # -- generations ---------------------------------------------------------
+
+    def active_generation(self) -> int | None:
+        """The id of the active generation, or None before the first import."""
+        with self.engine.connect() as conn:
+            return conn.scalar(sa.select(generations.c.id).where(generations.c.active))
+
+    def generations(self) -> list[dict]:
+        """Every generation, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(generations).order_by(generations.c.id)).mappings()
+            return [dict(row) for row in rows]
+
+    def activate(self, generation: int, actor: str = "system") -> None:
+        """Make ``generation`` the active one (a rollback re-activates an earlier one)."""
+        with self.write(boundaries=True) as conn:
+            self._activate(conn, generation, actor)
+
+    def _activate(self, conn: sa.Connection, generation: int, actor: str) -> None:
+        exists = conn.scalar(sa.select(generations.c.id).where(generations.c.id == generation))
+        if exists is None:
+            raise NotFoundError(f"generation {generation} does not exist")
+        conn.execute(sa.update(generations).where(generations.c.active).values(active=False))
+        conn.execute(
+            sa.update(generations).where(generations.c.id == generation).values(active=True)
+        )
+        conn.execute(
+            sa.insert(audit).values(
+                at=_now(),
+                actor=actor,
+                action="activate_generation",
+                target=str(generation),
+                details={},
+            )
+        )
+
+    # -- grids ---------------------------------------------------------------
+
+    def import_grids(
+        self,
+        new_grids: Sequence[Grid],
+        *,
+        actor: str = "system",
+        description: str = "",
+        source_sha256: str | None = None,
+    ) -> int:
+        """Store ``new_grids`` as the whole of a new generation and activate it.
+
+        Grids unchanged since the active generation only extend their range.
+        One transaction: on any error nothing is stored.
+        """
+        with self.write(boundaries=True) as conn:
+            return self.write_generation(
+                conn, new_grids, actor=actor, description=description, source_sha256=source_sha256
+            )
+
+    def write_generation(
+        self,
+        conn: sa.Connection,
+        new_grids: Sequence[Grid],
+        *,
+        actor: str,
+        description: str = "",
+        source_sha256: str | None = None,
+        scope: str | None = None,
+        details: dict | None = None,
+    ) -> int:
+        """Within the caller's transaction: a new generation of ``new_grids``, activated."""
+        if not new_grids:
+            raise InvalidInputError("no grids to import")
+        counts = {level: 0 for level in codes.LEVELS}
+        for grid in new_grids:
+            counts[grid.level] += 1
+        active = conn.scalar(sa.select(generations.c.id).where(generations.c.active))
+        latest = conn.scalar(sa.select(sa.func.max(generations.c.id)))
+        gen = conn.execute(
+            sa.insert(generations).values(
+                created_at=_now(),
+                created_by=actor,
+                description=description,
+                source_sha256=source_sha256,
+                scope=scope,
+                counts=counts,
+                active=False,
+            )
+        ).inserted_primary_key[0]
+        previous = self._rows_by_code(conn, active) if active and active == latest else {}
+        self._write_grids(conn, new_grids, gen, previous)
+        conn.execute(
+            sa.insert(audit).values(
+                at=_now(),
+                actor=actor,
+                action="import_grids",
+                target=str(gen),
+                details={
+                    "counts": counts,
+                    "source_sha256": source_sha256,
+                    "scope": scope,
+                    **(details or {}),
+                },
+            )
+        )
+        self._activate(conn, gen, actor)
+        return gen
+
+    def _rows_by_code(self, conn: sa.Connection, generation: int) -> dict[str, sa.Row]:
+        query = sa.select(
+            grids.c.id, grids.c.code, grids.c.name, grids.c.attributes, grids.c.geometry
+        ).where(_in_generation(generation))
+        return {row.code: row for row in conn.execute(query)}
+
+    def _write_grids(self, conn, new_grids, gen: int, previous: dict) -> None:
+        geoms = np.array([g.geometry for g in new_grids], dtype=object)
+        wkb = shapely.to_wkb(geoms)
+        bounds = shapely.bounds(geoms)
+        areas = areas_m2(geoms)
+        extend, rows = [], []
+        for i, grid in enumerate(new_grids):
+            old = previous.get(grid.code)
+            if old is not None and (old.name, old.attributes, bytes(old.geometry)) == (
+                grid.name,
+                grid.attributes,
+                wkb[i],
+            ):
+                extend.append(old.id)
+                continue
+            rows.append(
+                {
+                    "code": grid.code,
+                    "level": grid.level,
+                    "parent": grid.parent,
+                    "name": grid.name,
+                    "attributes": grid.attributes,
+                    "geometry": wkb[i],
+                    "min_x": bounds[i, 0],
+                    "min_y": bounds[i, 1],
+                    "max_x": bounds[i, 2],
+                    "max_y": bounds[i, 3],
+                    "area_m2": float(areas[i]),
+                    "generation_low": gen,
+                    "generation_high": gen,
+                }
+            )
+        for start in range(0, len(extend), 500):
+            conn.execute(
+                sa.update(grids)
+                .where(grids.c.id.in_(extend[start : start + 500]))
+                .values(generation_high=gen)
+            )
+        if rows:
+            conn.execute(sa.insert(grids), rows)
+
+    def load_grids(
+        self,
+        generation: int | None = None,
+        *,
+        level: str | None = None,
+        code: str | None = None,
+        bbox_wgs84: tuple[float, float, float, float] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Grid]:
+        """The grids of a generation (the active one by default), filtered.
+
+        ``code`` selects the grid and its whole subtree; ``bbox_wgs84`` is
+        (min lon, min lat, max lon, max lat) and keeps grids that intersect it.
+        """
+        query = self._grid_query(generation, level, code, bbox_wgs84)
+        query = query.order_by(grids.c.code).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            out = [_grid_from_row(row) for row in conn.execute(query)]
+        if bbox_wgs84 is not None and self.backend != "postgresql":
+            box = shapely.box(*bbox_wgs84)
+            out = [g for g in out if g.geometry.intersects(box)]
+        return out
+
+    def load_grids_in(self, conn: sa.Connection, generation: int) -> list[Grid]:
+        """Every grid of ``generation``, read in the caller's transaction."""
+        query = sa.select(grids).where(_in_generation(generation)).order_by(grids.c.code)
+        return [_grid_from_row(row) for row in conn.execute(query)]
+
+    def count_grids(self, generation: int | None = None, **filters) -> int:
+        """How many grids :meth:`load_grids` would return without limit.
+
+        With a bbox, SQLite counts by envelope and PostGIS exactly.
+        """
+        query = self._grid_query(
+            generation, filters.get("level"), filters.get("code"), filters.get("bbox_wgs84")
+        )
+        with self.engine.connect() as conn:
+            return conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+    def _grid_query(self, generation, level, code, bbox):
+        if generation is None:
+            generation = self.active_generation()
+            if generation is None:
+                raise NotFoundError("no grids imported yet: run 'geogrid import-grids FILE'")
+        query = sa.select(grids).where(_in_generation(generation))
+        if level is not None:
+            query = query.where(grids.c.level == level)
+        if code is not None:
+            query = query.where(grids.c.code.startswith(code, autoescape=True))
+        if bbox is not None and self.backend == "postgresql":
+            geom = sa.literal_column("grids.geom")  # generated by migration 0002, GiST-indexed
+            query = query.where(sa.func.ST_Intersects(geom, sa.func.ST_MakeEnvelope(*bbox, 4326)))
+        elif bbox is not None:
+            x0, y0, x1, y1 = bbox
+            query = query.where(
+                grids.c.max_x >= x0, grids.c.min_x <= x1, grids.c.max_y >= y0, grids.c.min_y <= y1
+            )
+        return query
+
+    def get_grid(self, code: str, generation: int | None = None) -> Grid:
+        """One grid by code, or :class:`NotFoundError`."""
+        codes.validate_code(code)
+        found = [g for g in self.load_grids(generation, code=code) if g.code == code]
+        if not found:
+            raise NotFoundError(f"no grid with code {code!r} in the active generation")
+        return found[0]
+
+    def summary(self, generation: int | None = None) -> list[dict]:
+        """Each street with its name and the number of grids per level under it."""
+        generation = generation or self.active_generation()
+        if generation is None:
+            return []
+        with self.engine.connect() as conn:
+            streets = conn.execute(
+                sa.select(grids.c.code, grids.c.name)
+                .where(_in_generation(generation), grids.c.level == "street")
+                .order_by(grids.c.code)
+            ).all()
+            counted = conn.execute(
+                sa.select(
+                    sa.func.substr(grids.c.code, 1, 9).label("street"),
+                    grids.c.level,
+                    sa.func.count().label("n"),
+                )
+                .where(_in_generation(generation))
+                .group_by(sa.text("street"), grids.c.level)
+            ).all()
+        table = {code: {"code": code, "name": name} for code, name in streets}
+        for street, level, n in counted:
+            if street in table and level != "street":
+                table[street][level] = n
+        return list(table.values())
+
+    def index(self, tolerance_m: float = DEFAULT_TOLERANCE_M) -> GridIndex:
+        """A :class:`GridIndex` of the active generation."""
+        generation = self.active_generation()
+        if generation is None:
+            raise NotFoundError("no grids imported yet: run 'geogrid import-grids FILE'")
+        return GridIndex(
+            self.load_grids(generation), generation=generation, tolerance_m=tolerance_m
+        )
+
+
+def _in_generation(generation: int):
+    return sa.and_(grids.c.generation_low <= generation, grids.c.generation_high >= generation)
+
+
+def _grid_from_row(row) -> Grid:
+    return Grid(
+        code=row.code,
+        name=row.name,
+        geometry=shapely.from_wkb(row.geometry),
+        attributes=dict(row.attributes or {}),
+    )

@@ -1,0 +1,104 @@
+"""The cell engine against the GEOS reference (STRtreeEngine), point for point."""
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import MultiPolygon, Polygon
+
+from geogrid.engine.cells import CellEngine
+from geogrid.engine.reference import STRtreeEngine
+
+ORIGIN = np.array([113.6, 34.78])
+
+
+def _tiling(seed: int, n: int, size_deg: float):
+    """A Voronoi tiling of a square: neighbours share edges and vertices exactly."""
+    rng = np.random.default_rng(seed)
+    pts = ORIGIN + rng.uniform(0, size_deg, (n, 2))
+    box = shapely.box(*ORIGIN, *(ORIGIN + size_deg))
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box))
+    cells = shapely.intersection(cells, box)
+    return np.array([c for c in cells if c.geom_type == "Polygon" and not c.is_empty], dtype=object)
+
+
+def _compare(geoms, x, y, **engine_args):
+    ours = CellEngine(geoms, **engine_args).owners(x, y)
+    reference = STRtreeEngine(geoms).owners(x, y)
+    np.testing.assert_array_equal(ours[0], reference[0])
+    np.testing.assert_array_equal(ours[1], reference[1])
+
+
+def _points_on(geoms, rng, n):
+    """Vertices, and points interpolated along edges (on them up to rounding)."""
+    rings = shapely.get_exterior_ring(shapely.get_parts(np.asarray(geoms)))
+    vertices = shapely.get_coordinates(rings)
+    along = shapely.get_coordinates(
+        shapely.line_interpolate_point(
+            rings[rng.integers(len(rings), size=n)], rng.uniform(0, 1, n), normalized=True
+        )
+    )
+    return np.vstack([vertices, along])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6), st.integers(3, 60), st.sampled_from([0.0005, 0.01, 0.2]))
+def test_random_tilings_random_points_edges_and_vertices(seed, n, size_deg):
+    geoms = _tiling(seed, n, size_deg)
+    rng = np.random.default_rng(seed + 1)
+    inside = ORIGIN + rng.uniform(-0.1 * size_deg, 1.1 * size_deg, (3000, 2))
+    xy = np.vstack([inside, _points_on(geoms, rng, 500)])
+    _compare(geoms, xy[:, 0], xy[:, 1])
+
+
+def test_holes_and_multipolygons():
+    outer = Polygon(
+        [(113.60, 34.70), (113.62, 34.70), (113.62, 34.72), (113.60, 34.72)],
+        [[(113.605, 34.705), (113.615, 34.705), (113.615, 34.715), (113.605, 34.715)]],
+    )
+    island = Polygon([(113.607, 34.707), (113.613, 34.707), (113.613, 34.713), (113.607, 34.713)])
+    multi = MultiPolygon(
+        [
+            Polygon([(113.63, 34.70), (113.64, 34.70), (113.64, 34.71)]),
+            Polygon([(113.65, 34.70), (113.66, 34.70), (113.66, 34.71)]),
+        ]
+    )
+    geoms = np.array([outer, island, multi], dtype=object)
+    rng = np.random.default_rng(3)
+    xy = np.vstack(
+        [[113.59, 34.69] + rng.uniform(0, 0.08, (20000, 2)), _points_on(geoms, rng, 2000)]
+    )
+    _compare(geoms, xy[:, 0], xy[:, 1])
+    owner, _ = CellEngine(geoms).owners([113.61, 113.601, 113.635], [34.71, 34.701, 34.702])
+    assert list(owner) == [1, 0, 2]  # the island in the hole, the ring, a part of the multi
+
+
+def test_grids_far_smaller_than_a_cell():
+    rng = np.random.default_rng(5)
+    tiny = _tiling(11, 40, 0.00005)  # 40 grids in a ~5 m square
+    big = _tiling(12, 10, 0.05)
+    geoms = np.concatenate([tiny, big])
+    xy = np.vstack(
+        [
+            ORIGIN + rng.uniform(0, 0.00006, (5000, 2)),
+            ORIGIN + rng.uniform(0, 0.05, (5000, 2)),
+            _points_on(geoms, rng, 1000),
+        ]
+    )
+    _compare(geoms, xy[:, 0], xy[:, 1], cell_m=50.0)  # cells 10x the tiny grids
+
+
+def test_single_points_match_arrays():
+    geoms = _tiling(7, 30, 0.01)
+    engine = CellEngine(geoms)
+    rng = np.random.default_rng(8)
+    xy = np.vstack([ORIGIN + rng.uniform(-0.001, 0.011, (300, 2)), _points_on(geoms, rng, 50)])
+    owners, edges = engine.owners(xy[:, 0], xy[:, 1])
+    for (x, y), o, e in zip(xy, owners, edges, strict=True):
+        assert engine.owner(x, y) == (o, e)
+
+
+def test_nan_and_far_away_points_have_no_owner():
+    engine = CellEngine(_tiling(9, 5, 0.01))
+    owner, edge = engine.owners([np.nan, 0.0, 200.0], [34.7, 0.0, 34.7])
+    assert list(owner) == [-1, -1, -1] and not edge.any()

@@ -1,0 +1,89 @@
+"""Boundary uploads (dry run by default), generations and rollback: admins only."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request
+
+from geogrid.boundaries.redraw import Plan, commit, plan, rollback
+from geogrid.boundaries.upload import SUFFIXES, read_features
+from web.auth import current_user, require
+from web.params import bad
+from web.state import state
+
+bp = Blueprint("boundaries", __name__, url_prefix="/api/v1")
+
+
+def _flag(name: str) -> bool:
+    raw = (request.form.get(name) or request.args.get(name) or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise bad(name, f"expected true or false, got {raw!r}")
+    return raw in ("true", "1")
+
+
+def plan_upload(upload, scope: str | None) -> tuple[Plan, bytes]:
+    """Read, validate and plan an uploaded file (a werkzeug FileStorage)."""
+    if upload is None or not upload.filename:
+        raise bad("file", f"is required: one of {', '.join(SUFFIXES)}")
+    data = upload.read()
+    suffix = Path(upload.filename).suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        features = read_features(path, upload.filename, current_app.config["UPLOAD_LIMITS"])
+    the_plan = plan(
+        state().store,
+        features,
+        scope=scope or None,
+        sha256=hashlib.sha256(data).hexdigest(),
+        tolerances=current_app.config["TOPOLOGY_TOLERANCES"],
+        tolerance_m=current_app.config["TOLERANCE_M"],
+    )
+    return the_plan, data
+
+
+@bp.post("/boundaries")
+@require("admin")
+def upload_boundaries():
+    """A whole set, or the subtree under ``scope``: a report; ``commit=true`` to apply it."""
+    do_commit, reassign_closed = _flag("commit"), _flag("reassign_closed")
+    the_plan, _ = plan_upload(request.files.get("file"), request.form.get("scope"))
+    report = the_plan.report()
+    if not do_commit:
+        return jsonify({**report, "committed": False}), 200
+    done = commit(
+        state().store,
+        the_plan,
+        current_user().username,
+        current_app.config["CLOCK"](),
+        reassign_closed,
+        current_app.config["TOLERANCE_M"],
+    )
+    return jsonify({**report, "committed": True, **done}), 201
+
+
+@bp.get("/generations")
+@require("read")
+def generations():
+    """Every boundary generation, oldest first, the active one marked."""
+    rows = state().store.generations()
+    return jsonify(
+        {"generations": [{**r, "created_at": r["created_at"].isoformat()} for r in rows]}
+    )
+
+
+@bp.post("/generations/<int:generation>/activate")
+@require("admin")
+def activate(generation: int):
+    """Roll back (or forward) to ``generation``; open events are reassigned under it."""
+    done = rollback(
+        state().store,
+        generation,
+        current_user().username,
+        current_app.config["CLOCK"](),
+        current_app.config["TOLERANCE_M"],
+    )
+    return jsonify(done)

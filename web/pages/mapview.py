@@ -1,0 +1,361 @@
+"""The command center map page and the data its layers fetch as the map moves."""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+
+from geogrid import codes
+from geogrid.cases.queries import EventFilter
+from geogrid.cases.workflow import STATUSES
+from geogrid.coords import gcj02_to_wgs84
+from geogrid.reports.hotspots import hot_grids
+from geogrid.reports.mapdata import (
+    dissolved,
+    feature_collection,
+    grid_event_counts,
+    heat_cells,
+    open_events,
+)
+from geogrid.reports.metrics import stats
+from geogrid.stations import load_stations, uncovered
+from geogrid.storage.schema import event_history, events, generations
+from geogrid.storage.schema import stations as stations_table
+from maps.assets import inline_assets
+from maps.build import TILES, MapSpec, build_map
+from maps.text import labels
+from web.auth import current_user
+from web.params import bad, get_bbox, get_choice, get_int, get_time
+from web.state import state
+
+bp = Blueprint("map", __name__)
+
+_BASE_ZOOM = 13  # streets and communities are simplified for this zoom
+
+
+class _Base:
+    """What the map needs of one generation, built once per process and generation."""
+
+    def __init__(self, generation: int, grids: list) -> None:
+        self.generation = generation
+        self.by_level = {lv: [g for g in grids if g.level == lv] for lv in codes.LEVELS}
+        tiles = self.by_level["grid"]
+        self.grid_codes = [g.code for g in tiles]
+        self.grid_geoms = np.array([g.geometry for g in tiles], dtype=object)
+        self.grid_bounds = {g.code: [round(v, 6) for v in g.geometry.bounds] for g in tiles}
+        centres = shapely.get_coordinates(shapely.point_on_surface(self.grid_geoms))
+        self.centres = {
+            c: (float(x), float(y)) for c, (x, y) in zip(self.grid_codes, centres, strict=True)
+        }
+        self.bounds = shapely.total_bounds(np.array([g.geometry for g in grids], dtype=object))
+        self.tree = shapely.STRtree(np.array([g.geometry for g in grids], dtype=object))
+        self.all = grids
+        self._uncovered: dict[tuple, dict] = {}
+
+    def uncovered_layer(self, stations, walk_m: float, crs: str, name: str) -> dict:
+        """The grids beyond ``walk_m`` of every station, dissolved (cached per station set)."""
+        key = (tuple((s.lon, s.lat) for s in stations), walk_m, crs)
+        if key not in self._uncovered:
+            far = uncovered(list(self.grid_geoms), stations, walk_m)
+            self._uncovered[key] = dissolved(
+                self.grid_geoms[far],
+                _BASE_ZOOM,
+                {"name": name, "events": None, "households": int(far.sum())},
+                crs,
+            )
+        return self._uncovered[key]
+
+
+def _cache() -> dict:
+    """This app's map caches (never shared between apps in one process)."""
+    return current_app.extensions.setdefault(
+        "geogrid_map", {"lock": threading.Lock(), "base": None, "pages": {}}
+    )
+
+
+def _base() -> _Base:
+    index, grids, _ = state().active()  # one consistent generation
+    cache = _cache()
+    with cache["lock"]:
+        if cache["base"] is None or cache["base"].generation != index.generation:
+            cache["base"] = _Base(index.generation, grids)
+        return cache["base"]
+
+
+def _crs(tiles: str) -> str:
+    return "gcj02" if tiles == "amap" else "wgs84"
+
+
+def _map_filter() -> EventFilter:
+    code = request.args.get("code") or None
+    if code is not None:
+        try:
+            level = codes.level_of(code)
+        except ValueError as err:
+            raise bad("code", str(err)) from None
+        if level not in ("district", "street", "community", "grid"):
+            raise bad("code", f"expected a street, community or grid code, got {level} {code!r}")
+    start, end = get_time("from"), get_time("to")
+    if start and end and start >= end:
+        raise bad("to", "must be later than 'from'")
+    return EventFilter(
+        code=code,
+        category=get_choice("category", tuple(state().categories)),
+        status=get_choice("status", STATUSES),
+        start=start,
+        end=end,
+    )
+
+
+def _personal() -> bool:
+    user = current_user()
+    return user is not None and user.role in ("operator", "admin")
+
+
+@bp.get("/")
+def index():
+    """The command center map with its side panel; the URL holds the filters."""
+    store = state().store
+    if not store.is_initialized() or store.active_generation() is None:
+        return render_template("empty.html")
+    user = current_user()
+    key = (
+        _data_version(),
+        request.full_path,
+        user.role if user else None,
+        user.scope if user else None,
+        user.username if user else None,
+    )
+    cache = _cache()
+    with cache["lock"]:
+        page = cache["pages"].get(key)
+    if page is None:
+        page = _page(standalone=False)
+        with cache["lock"]:
+            if len(cache["pages"]) >= _MAX_PAGES:
+                cache["pages"].pop(next(iter(cache["pages"])))
+            cache["pages"][key] = page
+    return page
+
+
+_MAX_PAGES = 32
+
+
+def warm(app) -> None:
+    """Build the index and the map's base for the active generation (at server start)."""
+    with app.test_request_context("/"):
+        if state().store.is_initialized() and state().store.active_generation() is not None:
+            _base()
+
+
+def _data_version() -> tuple:
+    """Changes whenever anything on the map could: four indexed look-ups."""
+    with state().store.engine.connect() as conn:
+        return tuple(
+            conn.execute(
+                sa.select(
+                    sa.select(sa.func.max(generations.c.id))
+                    .where(generations.c.active)
+                    .scalar_subquery(),
+                    sa.select(sa.func.max(events.c.id)).scalar_subquery(),
+                    sa.select(sa.func.max(event_history.c.id)).scalar_subquery(),
+                    sa.select(sa.func.max(stations_table.c.id)).scalar_subquery(),
+                )
+            ).one()
+        ) + (current_app.config["CLOCK"]().strftime("%Y%m%d%H%M"),)
+
+
+def standalone_map() -> str:
+    """The same page as one file: grids embedded, assets inlined, nothing fetched."""
+    from pathlib import Path
+
+    import web
+
+    html = _page(standalone=True)
+    vendor = Path(web.__file__).parent / "static" / "vendor"
+    return inline_assets(html, url_for("static", filename="vendor"), vendor)
+
+
+def _page(standalone: bool) -> str:
+    flt = _map_filter()
+    lang = get_choice("lang", ("zh", "en"), "zh")
+    tiles = get_choice("tiles", TILES, current_app.config["MAP_TILES"])
+    base, now = _base(), current_app.config["CLOCK"]()
+    crs, personal = _crs(tiles), _personal()
+    with state().store.engine.connect() as conn:
+        counts = grid_event_counts(conn, flt, now, open_only=False)
+        open_counts = grid_event_counts(conn, flt, now)
+        heat = heat_cells(conn, flt, now, crs=crs)
+        panel = stats(conn, now, flt.code, flt.start, flt.end, breakdown=False)
+    gi = hot_grids(
+        base.grid_codes,
+        base.grid_geoms,
+        [sum(counts.get(c, {}).get("by_status", {}).values()) for c in base.grid_codes],
+    )
+    hot = [r for r in gi if r["class"] != "ns"]
+    by_code = {g.code: g for g in base.by_level["grid"]}
+    stations = load_stations(state().store, "cooling")
+    words = labels(lang)
+    words_cat = {
+        c.code: (c.name if lang == "zh" else c.name_en) for c in state().categories.values()
+    }
+    query = "&" + urllib.parse.urlencode(
+        {k: v for k, v in request.args.items() if k in ("category", "status", "from", "to")}
+        | {"crs": crs}
+    )
+    spec = MapSpec(
+        bounds=tuple(base.bounds),
+        lang=lang,
+        tiles=tiles,
+        tianditu_key=current_app.config["TIANDITU_KEY"],
+        asset_base=url_for("static", filename="vendor"),
+        streets=feature_collection(base.by_level["street"], _BASE_ZOOM, crs=crs, personal=personal),
+        communities=feature_collection(
+            base.by_level["community"], _BASE_ZOOM, crs=crs, personal=personal
+        ),
+        dedicated=feature_collection(
+            base.by_level["dedicated"], _BASE_ZOOM + 2, crs=crs, personal=personal
+        ),
+        hot=feature_collection(
+            [by_code[r["code"]] for r in hot],
+            _BASE_ZOOM,
+            crs=crs,
+            extra={r["code"]: {"gi_class": r["class"], "events": r["count"]} for r in hot},
+        ),
+        uncovered=base.uncovered_layer(
+            stations, current_app.config["WALK_M"], crs, words["layer_uncovered"]
+        ),
+        grid_events=_grid_event_rows(open_counts, base, crs),
+        heat=heat,
+        stations=_station_rows(stations, crs),
+        walk_m=current_app.config["WALK_M"],
+        grids=feature_collection(base.by_level["grid"], 14, crs=crs) if standalone else None,
+        grids_url=None if standalone else url_for("map.map_grids"),
+        events_url=None if standalone else url_for("map.map_events"),
+        query=query,
+        categories=words_cat,
+    )
+    root = build_map(spec).get_root()
+    root.render()
+    top = sorted((r for r in hot if r["class"].startswith("hot")), key=lambda r: -r["z"])[:10]
+    return render_template(
+        "map.html",
+        header=root.header.render(),
+        body=root.html.render(),
+        script=root.script.render(),
+        panel=panel,
+        lang=lang,
+        tiles=tiles,
+        tile_choices=TILES,
+        hot=[
+            {**r, "name": by_code[r["code"]].name, "bounds": base.grid_bounds[r["code"]]}
+            for r in top
+        ],
+        streets=base.by_level["street"],
+        communities=base.by_level["community"],
+        categories=words_cat,
+        statuses=STATUSES,
+        status_words={k: words[k] for k in STATUSES},
+        args=request.args,
+        user=current_user(),
+        other_lang_url=url_for(
+            "map.index", **(request.args.to_dict() | {"lang": "en" if lang == "zh" else "zh"})
+        ),
+    )
+
+
+def _grid_event_rows(counts: dict, base: _Base, crs: str) -> list[dict]:
+    rows = []
+    for code, row in counts.items():
+        if code not in base.centres:
+            continue
+        x, y = base.centres[code]
+        rows.append({**row, "lon": x, "lat": y})
+    return _shift(rows, crs)
+
+
+def _station_rows(stations, crs: str) -> list[dict]:
+    return _shift(
+        [
+            {
+                k: getattr(s, k)
+                for k in (
+                    "name",
+                    "address",
+                    "hours",
+                    "season",
+                    "capacity",
+                    "amenities",
+                    "contact",
+                    "lon",
+                    "lat",
+                )
+            }
+            for s in stations
+        ],
+        crs,
+    )
+
+
+def _shift(rows: list[dict], crs: str) -> list[dict]:
+    if crs != "gcj02" or not rows:
+        return rows
+    from geogrid.coords import wgs84_to_gcj02
+
+    x, y = wgs84_to_gcj02([r["lon"] for r in rows], [r["lat"] for r in rows])
+    return [
+        {**r, "lon": round(float(a), 6), "lat": round(float(b), 6)}
+        for r, a, b in zip(rows, x, y, strict=True)
+    ]
+
+
+def _bbox_wgs84(crs: str):
+    bbox = get_bbox()
+    if bbox is None:
+        raise bad("bbox", "is required: min_lon,min_lat,max_lon,max_lat")
+    if crs == "gcj02":
+        (x0, x1), (y0, y1) = gcj02_to_wgs84([bbox[0], bbox[2]], [bbox[1], bbox[3]])
+        bbox = (float(x0), float(y0), float(x1), float(y1))
+    return bbox
+
+
+@bp.get("/api/v1/map/grids")
+def map_grids():
+    """One level's grids in a bounding box, simplified for ``zoom`` (the lazy layers)."""
+    level = get_choice("level", ("grid", "micro", "dedicated"), "grid")
+    zoom = get_int("zoom", 16, 10, 22)
+    crs = get_choice("crs", ("wgs84", "gcj02"), "wgs84")
+    bbox = _bbox_wgs84(crs)
+    base = _base()
+    hits = base.tree.query(shapely.box(*bbox), predicate="intersects")
+    found = [base.all[i] for i in sorted(hits) if base.all[i].level == level]
+    if len(found) > 5000:
+        raise bad("bbox", f"{len(found)} {level} grids in view; zoom in (at most 5000)")
+    stations = load_stations(state().store, "cooling")
+    far = uncovered([g.geometry for g in found], stations, current_app.config["WALK_M"])
+    extra = {g.code: {"uncovered": bool(f)} for g, f in zip(found, far, strict=True)}
+    return jsonify(feature_collection(found, zoom, extra, crs, personal=_personal()))
+
+
+@bp.get("/api/v1/map/events")
+def map_events():
+    """Open events in a bounding box for the zoomed-in layer; text only for readers."""
+    crs = get_choice("crs", ("wgs84", "gcj02"), "wgs84")
+    bbox = _bbox_wgs84(crs)
+    flt = _map_filter()
+    user = current_user()
+    with state().store.engine.connect() as conn:
+        rows = open_events(
+            conn,
+            flt,
+            current_app.config["CLOCK"](),
+            bbox,
+            crs=crs,
+            descriptions=user is not None and user.can("read"),
+        )
+    return jsonify({"events": rows})
