@@ -43,6 +43,7 @@ lint: $(TSTAMP)
 bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench
 	$(BIN)/geogrid bench-intake
+	$(BIN)/geogrid bench-batch
 	$(BIN)/geogrid bench-map
 	$(BIN)/geogrid bench-redraw
 	$(BIN)/geogrid bench-load

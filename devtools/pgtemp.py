@@ -26,7 +26,7 @@ from pathlib import Path
 
 from devtools.served import free_port
 
-__all__ = ["TempCluster", "PostgresNotFound", "bindir"]
+__all__ = ["PostgresNotFound", "TempCluster", "bindir"]
 
 DATABASE = "geogrid"
 USER = "geogrid"
@@ -169,7 +169,9 @@ class TempCluster:
         atexit.unregister(self.stop)
 
     def __enter__(self) -> str:
+        """The cluster's URL, started."""
         return self.start()
 
     def __exit__(self, *exc) -> None:
+        """Stop the cluster."""
         self.stop()

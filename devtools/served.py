@@ -14,18 +14,22 @@ import time
 import urllib.request
 from contextlib import contextmanager
 
-__all__ = ["free_port", "served"]
+__all__ = ["free_port", "served", "wait_until_up"]
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 at the time of asking."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 @contextmanager
-def served(database_url: str, workers: int = 1):
-    """``geogrid serve`` with ``workers`` processes on a free loopback port; yields its URL."""
+def served(database_url: str, workers: int = 1, cwd=None):
+    """``geogrid serve`` with ``workers`` processes on a free loopback port; yields its URL.
+
+    ``cwd`` is where it runs (its ``instance/`` folder is read from there).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -37,18 +41,20 @@ def served(database_url: str, workers: int = 1):
         proc = subprocess.Popen(
             [sys.executable, "-m", "geogrid", "serve", f"--port={port}", f"--workers={workers}"],
             env=env,
+            cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait(base, proc, log)
+            wait_until_up(base, proc, log)
             yield base
         finally:
             proc.terminate()
             proc.wait(timeout=10)
 
 
-def _wait(base: str, proc, log, seconds: float = 60.0) -> None:
+def wait_until_up(base: str, proc, log=None, seconds: float = 60.0) -> None:
+    """Return once ``base`` answers; raise with the server's log if ``proc`` ends first."""
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -56,6 +62,9 @@ def _wait(base: str, proc, log, seconds: float = 60.0) -> None:
                 return
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError("server did not start: " + log.read().decode()) from None
+                said = ""
+                if log is not None:
+                    log.seek(0)
+                    said = log.read().decode()
+                raise RuntimeError("server did not start: " + said) from None
             time.sleep(0.2)

@@ -10,4 +10,4 @@ GRIDS = DEMO_DIR / "grids.geojson.gz"
 EVENTS = DEMO_DIR / "events.csv.gz"
 STATIONS = DEMO_DIR / "stations.geojson"
 
-__all__ = ["DEMO_DIR", "GRIDS", "EVENTS", "STATIONS"]
+__all__ = ["DEMO_DIR", "EVENTS", "GRIDS", "STATIONS"]

@@ -173,13 +173,14 @@ def generate(seed: int = SEED) -> dict[str, bytes]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Write the demo district's files (the command line of this module)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, default=DEMO_DIR)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, data in generate(args.seed).items():
-        if name.endswith(".geojson") and name != "stations.geojson" or name.endswith(".csv"):
+        if (name.endswith(".geojson") and name != "stations.geojson") or name.endswith(".csv"):
             (args.out / f"{name}.gz").write_bytes(gzip_bytes(data))
         else:
             (args.out / name).write_bytes(data)

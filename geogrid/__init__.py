@@ -26,6 +26,6 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "Store",
-    "read_grids",
     "__version__",
+    "read_grids",
 ]

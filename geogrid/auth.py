@@ -7,31 +7,41 @@ or nothing for the whole district); ``admin`` does everything.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from geogrid import codes
 from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
-from geogrid.storage.schema import api_tokens, users
+from geogrid.passwords import hash_password, needs_rehash, verify_password
+from geogrid.storage.schema import api_tokens, login_failures, users
 from geogrid.storage.store import Store
+from geogrid.times import to_db_time, utc
 
 __all__ = [
-    "ROLES",
-    "User",
-    "create_user",
-    "create_token",
-    "user_for_token",
-    "user_for_password",
-    "user_by_id",
     "CAN",
+    "ROLES",
+    "TOKEN_DAYS",
+    "User",
+    "clear_login_failures",
+    "create_token",
+    "create_user",
+    "login_lockout",
+    "record_login_failure",
+    "revoke_tokens",
+    "user_by_id",
+    "user_for_password",
+    "user_for_token",
 ]
 
 ROLES = ("reporter", "viewer", "operator", "admin")
+#: days an API token lives unless its maker says otherwise
+TOKEN_DAYS = 365
 #: What each role may do.
 CAN = {
     "report": ("reporter", "operator", "admin"),
@@ -51,6 +61,7 @@ class User:
     scope: str | None
 
     def can(self, action: str) -> bool:
+        """True if this user's role may do ``action`` (see :data:`CAN`)."""
         return self.role in CAN[action]
 
     def covers(self, district: str | None, street: str | None) -> bool:
@@ -88,15 +99,18 @@ def create_user(
                 role=role,
                 scope=scope,
                 created_at=datetime.now(UTC),
-                password_hash=generate_password_hash(password) if password else None,
+                password_hash=hash_password(password) if password else None,
             )
         ).inserted_primary_key[0]
     return User(user_id, username, role, scope)
 
 
-def create_token(store: Store, username: str, name: str = "") -> str:
-    """A new API token for ``username``; only its hash is stored, so show it once."""
+def create_token(store: Store, username: str, name: str = "", days: int = TOKEN_DAYS) -> str:
+    """A new API token for ``username``, valid ``days``; only its hash is stored: show it once."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+        raise InvalidInputError(f"days must be a whole number from 1 to 3650, got {days!r}")
     token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
     with store.write() as conn:
         user_id = conn.scalar(sa.select(users.c.id).where(users.c.username == username))
         if user_id is None:
@@ -106,10 +120,30 @@ def create_token(store: Store, username: str, name: str = "") -> str:
                 user_id=user_id,
                 token_sha256=_hash_token(token),
                 name=name,
-                created_at=datetime.now(UTC),
+                created_at=now,
+                expires_at=now + timedelta(days=days),
             )
         )
     return token
+
+
+def revoke_tokens(store: Store, username: str, token_name: str | None = None) -> int:
+    """Revoke every token of ``username`` (or only those named ``token_name``); how many."""
+    with store.write() as conn:
+        user_id = conn.scalar(sa.select(users.c.id).where(users.c.username == username))
+        if user_id is None:
+            raise NotFoundError(f"no user {username!r}")
+        where = [api_tokens.c.user_id == user_id, ~api_tokens.c.revoked]
+        if token_name is not None:
+            where.append(api_tokens.c.name == token_name)
+        done = conn.execute(sa.update(api_tokens).where(*where).values(revoked=True))
+    if token_name is not None and done.rowcount == 0:
+        raise NotFoundError(f"user {username!r} has no live token named {token_name!r}")
+    return done.rowcount
+
+
+def _now_db() -> datetime:
+    return to_db_time(datetime.now(UTC))
 
 
 def _user(row) -> User:
@@ -125,6 +159,7 @@ def user_for_token(store: Store, token: str) -> User | None:
             .where(
                 api_tokens.c.token_sha256 == _hash_token(token),
                 ~api_tokens.c.revoked,
+                sa.or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > _now_db()),
                 users.c.active,
             )
         ).first()
@@ -139,11 +174,83 @@ def user_by_id(store: Store, user_id: int) -> User | None:
 
 
 def user_for_password(store: Store, username: str, password: str) -> User | None:
-    """The active user if ``password`` is right, else None."""
+    """The active user if ``password`` is right, else None.
+
+    An unknown user costs the same hash as a known one, so timing does not tell
+    which usernames exist. A hash in an older format is replaced on success.
+    """
     with store.engine.connect() as conn:
         row = conn.execute(
             sa.select(users).where(users.c.username == username, users.c.active)
         ).first()
-    if row is None or not row.password_hash:
+    stored = row.password_hash if row is not None and row.password_hash else _unknown_user_hash()
+    if not verify_password(stored, password) or row is None or not row.password_hash:
         return None
-    return _user(row) if check_password_hash(row.password_hash, password) else None
+    if needs_rehash(row.password_hash):
+        with store.write() as conn:
+            conn.execute(
+                sa.update(users)
+                .where(users.c.id == row.id)
+                .values(password_hash=hash_password(password))
+            )
+    return _user(row)
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """Verified against when the user is unknown: the same work, never a match."""
+    return hash_password(secrets.token_hex(16))
+
+
+# -- login throttling ---------------------------------------------------------
+
+
+def login_lockout(store: Store, keys: list[str], now: datetime) -> int:
+    """Seconds until a login for any of ``keys`` (a username, an address) may be tried; 0 now."""
+    with store.engine.connect() as conn:
+        until = conn.scalar(
+            sa.select(sa.func.max(login_failures.c.locked_until)).where(
+                login_failures.c.key.in_(keys)
+            )
+        )
+    left = (utc(until) - now).total_seconds() if until is not None else 0
+    return max(0, math.ceil(left))
+
+
+def record_login_failure(
+    store: Store, keys: list[str], now: datetime, max_failures: int, lockout: timedelta
+) -> None:
+    """Count one failed login against each key; the ``max_failures``-th locks it for ``lockout``.
+
+    Failures older than ``lockout`` no longer count (the window starts again).
+    """
+    with store.write() as conn:
+        for key in keys:
+            row = conn.execute(sa.select(login_failures).where(login_failures.c.key == key)).first()
+            if row is None or utc(row.first_at) < now - lockout:
+                conn.execute(sa.delete(login_failures).where(login_failures.c.key == key))
+                conn.execute(
+                    sa.insert(login_failures).values(
+                        key=key, failures=1, first_at=to_db_time(now), locked_until=None
+                    )
+                )
+                failures = 1
+            else:
+                failures = row.failures + 1
+                conn.execute(
+                    sa.update(login_failures)
+                    .where(login_failures.c.key == key)
+                    .values(failures=failures)
+                )
+            if failures >= max_failures:
+                conn.execute(
+                    sa.update(login_failures)
+                    .where(login_failures.c.key == key)
+                    .values(locked_until=to_db_time(now + lockout))
+                )
+
+
+def clear_login_failures(store: Store, keys: list[str]) -> None:
+    """Forget the failures of ``keys`` (after a successful login)."""
+    with store.write() as conn:
+        conn.execute(sa.delete(login_failures).where(login_failures.c.key.in_(keys)))

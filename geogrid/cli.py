@@ -23,7 +23,7 @@ from geogrid.engine.assign import DEFAULT_TOLERANCE_M, GridIndex
 from geogrid.errors import GeoGridError
 from geogrid.storage.store import Store, default_url
 
-__all__ = ["main", "open_store", "PLUGINS"]
+__all__ = ["PLUGINS", "main", "open_store"]
 
 _CRS = click.Choice(CRS_NAMES, case_sensitive=False)
 
@@ -309,12 +309,31 @@ def user_add(
 @user.command("token")
 @click.argument("username")
 @click.option("--name", default="", help="What the token is for.")
+@click.option(
+    "--days",
+    default=365,
+    show_default=True,
+    type=click.IntRange(1, 3650),
+    help="Days until the token expires.",
+)
 @click.pass_context
-def user_token(ctx: click.Context, username: str, name: str) -> None:
+def user_token(ctx: click.Context, username: str, name: str, days: int) -> None:
     """Create an API token for USERNAME and print it (only its hash is kept)."""
     from geogrid.auth import create_token
 
-    click.echo(create_token(open_store(ctx), username, name))
+    click.echo(create_token(open_store(ctx), username, name, days))
+
+
+@user.command("revoke")
+@click.argument("username")
+@click.option("--token-name", default=None, help="Only the tokens with this name.")
+@click.pass_context
+def user_revoke(ctx: click.Context, username: str, token_name: str | None) -> None:
+    """Revoke every API token of USERNAME (or those named --token-name)."""
+    from geogrid.auth import revoke_tokens
+
+    count = revoke_tokens(open_store(ctx), username, token_name)
+    click.echo(f"{count} token(s) of {username} revoked")
 
 
 @main.command()
@@ -329,8 +348,11 @@ def user_token(ctx: click.Context, username: str, name: str) -> None:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def export(ctx: click.Context, fmt: str, personal: bool, out: Path) -> None:
-    """Write the active generation: grids as GeoJSON, every layer as a GeoPackage, or the
-    per-grid Excel report (counts, closure and on-time rates per street, community, grid)."""
+    """Write the active generation: grids, every layer, or the per-grid report.
+
+    Grids as GeoJSON, every layer as a GeoPackage, or the per-grid Excel report
+    (counts, closure and on-time rates per street, community, grid).
+    """
     store = open_store(ctx)
     generation = store.active_generation()
     if fmt == "gpkg":

@@ -19,20 +19,21 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from geogrid.errors import InvalidCodeError
 
 __all__ = [
-    "LEVELS",
-    "REGULAR_LEVELS",
     "CHAIN_LEVELS",
+    "LEVELS",
     "PARENT_LEVEL",
+    "REGULAR_LEVELS",
+    "chain",
+    "is_code",
     "level_of",
     "parent_of",
-    "chain",
     "validate_code",
-    "is_code",
 ]
 
 #: Outermost first.
@@ -77,10 +78,10 @@ def _check(code: object) -> str:
 
 
 def _check_segments(digits: str, code: str) -> None:
-    if digits[:2] == "00" or digits[2:6] == "0000" and len(digits) > 6:
+    if digits[:2] == "00" or (digits[2:6] == "0000" and len(digits) > 6):
         raise InvalidCodeError(f"code {code!r}: {digits[:6]!r} is not a county code")
     bounds = [6, 9, 12, 15, 17]
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         segment = digits[start:end]
         if segment and set(segment) == {"0"}:
             raise InvalidCodeError(

@@ -28,20 +28,20 @@ from geogrid.errors import InvalidCoordinatesError, InvalidCRSError
 
 __all__ = [
     "CRS_NAMES",
-    "check_crs",
-    "to_wgs84",
-    "from_wgs84",
-    "wgs84_to_gcj02",
-    "gcj02_to_wgs84",
-    "gcj02_to_bd09",
+    "areas_m2",
     "bd09_to_gcj02",
+    "check_crs",
+    "check_lonlat",
+    "from_wgs84",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
     "lonlat_problem",
     "lonlat_problems",
-    "check_lonlat",
-    "utm_crs_for",
     "metric_transformer",
     "to_metric",
-    "areas_m2",
+    "to_wgs84",
+    "utm_crs_for",
+    "wgs84_to_gcj02",
 ]
 
 CRS_NAMES = ("wgs84", "cgcs2000", "gcj02", "bd09")

@@ -8,15 +8,15 @@ naming the feature index, CSV line or field concerned.
 from __future__ import annotations
 
 __all__ = [
+    "ConflictError",
     "GeoGridError",
-    "InvalidInputError",
-    "InvalidGeometryError",
-    "InvalidCoordinatesError",
     "InvalidCRSError",
     "InvalidCodeError",
-    "TopologyError",
+    "InvalidCoordinatesError",
+    "InvalidGeometryError",
+    "InvalidInputError",
     "NotFoundError",
-    "ConflictError",
+    "TopologyError",
 ]
 
 

@@ -29,8 +29,10 @@ class Grid:
     # cached: a district has ~22,000 grids and every pass over them asks again
     @functools.cached_property
     def level(self) -> str:
+        """The level the code says (district … micro, dedicated)."""
         return codes.level_of(self.code)
 
     @functools.cached_property
     def parent(self) -> str | None:
+        """The parent's code, or None for the district."""
         return codes.parent_of(self.code)

@@ -36,5 +36,7 @@ def load_json(source: str | bytes | os.PathLike) -> Any:
         raise InvalidInputError(
             f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
         ) from err
+    except RecursionError:
+        raise InvalidInputError("invalid JSON: nested too deeply") from None
     except ValueError as err:
         raise InvalidInputError(f"invalid JSON: {err}") from err

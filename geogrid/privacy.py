@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["mask_phone", "mask_name", "mask_attributes", "is_personal_key"]
+__all__ = ["is_personal_key", "mask_attributes", "mask_name", "mask_phone"]
 
 _PERSONAL = re.compile(r"phone|mobile|tel|电话|手机", re.IGNORECASE)
 

@@ -8,6 +8,7 @@ holds); nearest station and walking-distance coverage computed in metres.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,18 +22,19 @@ from shapely.geometry.base import BaseGeometry
 from geogrid.coords import lonlat_problem, metric_transformer
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.io import load_json
+from geogrid.parse import text_problem
 from geogrid.storage.schema import stations as stations_table
 from geogrid.storage.store import Store
 
 __all__ = [
-    "Station",
+    "DEFAULT_WALK_M",
     "KINDS",
-    "read_stations",
+    "Station",
     "import_stations",
     "load_stations",
     "nearest_station",
+    "read_stations",
     "uncovered",
-    "DEFAULT_WALK_M",
 ]
 
 KINDS = ("cooling", "daycare", "grid_home")
@@ -59,6 +61,7 @@ class Station:
     id: int | None = None
 
     def as_dict(self) -> dict:
+        """The station as a dict of its fields."""
         return asdict(self)
 
 
@@ -141,13 +144,25 @@ def _geojson_rows(path: Path):
 
 
 def _csv_rows(path: Path):
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        for needed in ("lon", "lat", "name"):
-            if needed not in (reader.fieldnames or []):
-                raise InvalidInputError(f"{path}: line 1: no {needed!r} column")
-        for row in reader:
-            yield f"line {reader.line_num}", row, row.get("lon"), row.get("lat")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InvalidInputError(
+            f"{path.name}: line {line}: not UTF-8 text (byte {err.start}); save the CSV as UTF-8",
+            details=[{"line": line, "message": "not UTF-8 text"}],
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for needed in ("lon", "lat", "name"):
+        if needed not in (reader.fieldnames or []):
+            raise InvalidInputError(f"{path.name}: line 1: no {needed!r} column")
+    for row in reader:
+        for key, value in row.items():
+            problem = text_problem(value) if isinstance(value, str) else None
+            if problem:
+                raise InvalidInputError(f"{path.name}: line {reader.line_num}: {key}: {problem}")
+        yield f"line {reader.line_num}", row, row.get("lon"), row.get("lat")
 
 
 def import_stations(store: Store, stations: list[Station]) -> int:
@@ -210,8 +225,10 @@ def nearest_station(stations: list[Station], lon: float, lat: float) -> tuple[St
 def uncovered(
     geometries: list[BaseGeometry], stations: list[Station], walk_m: float = DEFAULT_WALK_M
 ) -> np.ndarray:
-    """True for each grid whose representative point is farther than ``walk_m`` from
-    every station (distances in the UTM zone of the data)."""
+    """True for each grid farther than ``walk_m`` from every station.
+
+    A grid's distance is its representative point's, in the UTM zone of the data.
+    """
     if not geometries:
         return np.zeros(0, dtype=bool)
     if not stations:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["utc", "to_db_time", "to_iso"]
+__all__ = ["to_db_time", "to_iso", "utc"]
 
 
 def utc(value: datetime | None) -> datetime | None:

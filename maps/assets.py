@@ -12,7 +12,7 @@ from pathlib import Path
 
 from branca.element import Element
 
-__all__ = ["VENDOR", "HELPER_JS", "use_local_assets", "inline_assets", "helper_element"]
+__all__ = ["HELPER_JS", "VENDOR", "helper_element", "inline_assets", "use_local_assets"]
 
 #: package -> (version, js files, css files), relative to the vendor directory.
 VENDOR = {

@@ -16,7 +16,7 @@ from maps.assets import helper_element, inline_assets, use_local_assets
 from maps.layers import DataLayer, LazyEventsLayer, LazyGridLayer, ReadySignal
 from maps.text import labels
 
-__all__ = ["MapSpec", "build_map", "standalone_html", "TILES"]
+__all__ = ["TILES", "MapSpec", "build_map", "standalone_html"]
 
 TILES = ("none", "osm", "tianditu", "amap")
 _TIANDITU = (
@@ -81,9 +81,8 @@ def _style(color: str, weight: float, fill: float = 0.0, **extra) -> dict:
     return {"color": color, "weight": weight, "fillOpacity": fill, "fillColor": color, **extra}
 
 
-def build_map(spec: MapSpec) -> folium.Map:
-    """A folium map of ``spec``; nothing on it loads from outside ``spec.asset_base``."""
-    words = labels(spec.lang, spec.categories)
+def _new_map(spec: MapSpec) -> folium.Map:
+    """An empty map centred on ``spec.bounds``: local assets, helper script, base tiles."""
     x0, y0, x1, y1 = spec.bounds
     m = folium.Map(
         location=[(y0 + y1) / 2, (x0 + x1) / 2],
@@ -100,6 +99,58 @@ def build_map(spec: MapSpec) -> folium.Map:
     use_local_assets(m, spec.asset_base, "leaflet")
     m.get_root().header.add_child(helper_element(), name="geogrid_helper")
     _tiles(m, spec)
+    return m
+
+
+def _lazy_grids(m: folium.Map, spec: MapSpec, tip: dict, words: dict) -> None:
+    """The grid and micro grid layers, fetched from ``spec.grids_url`` when zoomed in."""
+    for level, key, min_zoom, style in (
+        ("grid", "layer_grids", 14, _style("#888888", 0.8)),
+        ("micro", "layer_micro", 16, _style("#41ab5d", 0.6, 0.08)),
+    ):
+        LazyGridLayer(
+            {
+                **tip,
+                "url": spec.grids_url,
+                "level": level,
+                "minZoom": min_zoom,
+                "query": spec.query,
+                "style": style,
+                "uncoveredStyle": {"fillColor": "#fdae61", "fillOpacity": 0.35},
+            },
+            words[key],
+        ).add_to(m)
+
+
+def _heat(m: folium.Map, spec: MapSpec, words: dict) -> None:
+    """The event heat map layer, hidden at first."""
+    heat = HeatMap(
+        spec.heat,
+        name=words["layer_heat"],
+        radius=14,
+        blur=18,
+        min_opacity=0.3,
+        max_zoom=16,
+        show=False,
+    )
+    use_local_assets(heat, spec.asset_base, "leaflet.heat")
+    heat.add_to(m)
+
+
+def _lazy_events(m: folium.Map, spec: MapSpec, tip: dict, words: dict) -> None:
+    """The clustered event markers, fetched from ``spec.events_url`` when zoomed in."""
+    events = LazyEventsLayer(
+        {**tip, "url": spec.events_url, "minZoom": 16, "query": spec.query},
+        words["layer_events"],
+    )
+    use_local_assets(events, spec.asset_base, "leaflet.markercluster")
+    events.add_to(m)
+
+
+def build_map(spec: MapSpec) -> folium.Map:
+    """A folium map of ``spec``; nothing on it loads from outside ``spec.asset_base``."""
+    words = labels(spec.lang, spec.categories)
+    m = _new_map(spec)
     tip = {"labels": words}
 
     def polygons(data, key, style, show=True, **opts):
@@ -113,50 +164,21 @@ def build_map(spec: MapSpec) -> folium.Map:
     if spec.grids is not None:
         polygons(spec.grids, "layer_grids", _style("#888888", 0.8))
     elif spec.grids_url:
-        for level, key, min_zoom, style in (
-            ("grid", "layer_grids", 14, _style("#888888", 0.8)),
-            ("micro", "layer_micro", 16, _style("#41ab5d", 0.6, 0.08)),
-        ):
-            LazyGridLayer(
-                {
-                    **tip,
-                    "url": spec.grids_url,
-                    "level": level,
-                    "minZoom": min_zoom,
-                    "query": spec.query,
-                    "style": style,
-                    "uncoveredStyle": {"fillColor": "#fdae61", "fillOpacity": 0.35},
-                },
-                words[key],
-            ).add_to(m)
+        _lazy_grids(m, spec, tip, words)
     polygons(spec.dedicated, "layer_dedicated", _style("#7b3294", 2, 0.15))
     polygons(spec.uncovered, "layer_uncovered", _style("#fdae61", 0.5, 0.3), show=False)
     polygons(
         spec.hot, "layer_hot", _style("#999999", 0.5, 0.55), classKey="gi_class", classColors=_HOT
     )
-    heat = HeatMap(
-        spec.heat,
-        name=words["layer_heat"],
-        radius=14,
-        blur=18,
-        min_opacity=0.3,
-        max_zoom=16,
-        show=False,
-    )
-    use_local_assets(heat, spec.asset_base, "leaflet.heat")
-    heat.add_to(m)
+    _heat(m, spec, words)
     DataLayer("gridEvents", spec.grid_events, tip, words["layer_grid_events"]).add_to(m)
     if spec.events_url:
-        events = LazyEventsLayer(
-            {**tip, "url": spec.events_url, "minZoom": 16, "query": spec.query},
-            words["layer_events"],
-        )
-        use_local_assets(events, spec.asset_base, "leaflet.markercluster")
-        events.add_to(m)
+        _lazy_events(m, spec, tip, words)
     DataLayer(
         "stations", spec.stations, {**tip, "walk_m": spec.walk_m}, words["layer_stations"]
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    x0, y0, x1, y1 = spec.bounds
     m.fit_bounds([[y0, x0], [y1, x1]])
     ReadySignal().add_to(m)
     return m

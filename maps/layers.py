@@ -13,7 +13,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-__all__ = ["DataLayer", "LazyGridLayer", "LazyEventsLayer", "ReadySignal"]
+__all__ = ["DataLayer", "LazyEventsLayer", "LazyGridLayer", "ReadySignal"]
 
 
 class DataLayer(Layer):

@@ -20,6 +20,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import strategies  # noqa: F401  (registers and loads the hypothesis profiles)
 from grids_inline import collection, small_features
 
 from geogrid.boundaries.grids import read_grids

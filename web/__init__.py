@@ -4,48 +4,30 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from geogrid.boundaries.topology import Tolerances
-from geogrid.boundaries.upload import Limits
 from geogrid.cases.categories import load_categories
-from geogrid.cases.duplicates import DEFAULT_RADIUS_M, DEFAULT_WINDOW_H, DuplicateFinder
-from geogrid.engine.assign import DEFAULT_TOLERANCE_M
-from geogrid.storage.store import URL_ENV, Store
+from geogrid.cases.duplicates import DuplicateFinder
+from geogrid.storage.store import Store
+from web.config import configure
+from web.config import instance_path as web_instance_path
+from web.params import IdConverter, check_request_text
 
 __all__ = ["create_app", "instance_secret"]
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: defaults, then ``instance/config.py`` and the environment, then tests."""
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(
-        DATABASE_URL=None,
-        TOLERANCE_M=DEFAULT_TOLERANCE_M,
-        CATEGORIES_FILE=None,
-        DUPLICATE_RADIUS_M=DEFAULT_RADIUS_M,
-        DUPLICATE_WINDOW_H=DEFAULT_WINDOW_H,
-        CLOCK=lambda: datetime.now(UTC),
-        SECRET_KEY=None,
-        MAP_TILES="none",
-        TIANDITU_KEY=None,
-        WALK_M=500.0,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        JSON_AS_ASCII=False,
-        UPLOAD_LIMITS=Limits(),
-        TOPOLOGY_TOLERANCES=Tolerances(),
-    )
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        if os.environ.get(URL_ENV):
-            app.config["DATABASE_URL"] = os.environ[URL_ENV]
-    else:
-        app.config.from_mapping(test_config)
+def create_app(test_config: dict | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app: defaults, then ``instance/config.py`` and the environment, then overrides.
+
+    ``test_config`` (tests) replaces the instance file and the environment;
+    ``overrides`` (a command's ``--database``, say) apply last either way.
+    """
+    app = Flask(__name__, instance_path=web_instance_path(), instance_relative_config=True)
+    app.url_map.converters["id"] = IdConverter
+    configure(app, test_config, overrides)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = os.environ.get("GEOGRID_SECRET_KEY") or _secret(app)
     if not app.config["DATABASE_URL"]:
@@ -82,6 +64,7 @@ def _register_blueprints(app: Flask) -> None:
     from web.pages import admin, login, mapview
 
     errors.register(app)
+    app.before_request(check_request_text)
     csrf = CSRFProtect(app)
     for module in (login, grids, events, stations, mapview, boundaries, admin, open311, ogc):
         app.register_blueprint(module.bp)
@@ -106,7 +89,7 @@ def instance_secret(instance_path: Path | None = None) -> str:
     if os.environ.get("GEOGRID_SECRET_KEY"):
         return os.environ["GEOGRID_SECRET_KEY"]
     if instance_path is None:
-        instance_path = Path(Flask(__name__, instance_relative_config=True).instance_path)
+        instance_path = Path(web_instance_path())
     path = instance_path / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from geogrid.auth import User, user_by_id, user_for_token
 from web.errors import error_response
@@ -32,6 +33,26 @@ def current_user() -> User | None:
     return g.user
 
 
+def client_address() -> str:
+    """The client's address: ``X-Forwarded-For`` is believed only from ``TRUSTED_PROXIES``.
+
+    Walking the header from the right, every hop that is a trusted proxy is
+    skipped; the first that is not is the client. Without trusted proxies the
+    header is ignored (anyone can send it).
+    """
+    trusted = [ipaddress.ip_network(p, strict=False) for p in current_app.config["TRUSTED_PROXIES"]]
+    hops = [request.remote_addr or ""]
+    hops += [h.strip() for h in reversed(request.headers.get("X-Forwarded-For", "").split(","))]
+    for hop in hops:
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return hop or "unknown"
+        if not any(address in network for network in trusted):
+            return hop
+    return hops[-1] or "unknown"
+
+
 def _from_token() -> User | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -49,6 +70,7 @@ def _from_session() -> User | None:
 
 
 def unauthorized():
+    """The 401 answer asking for a bearer token."""
     response, status = error_response(
         401, "Unauthorized", "a valid API token is required: Authorization: Bearer <token>"
     )
@@ -57,6 +79,7 @@ def unauthorized():
 
 
 def forbidden(message: str):
+    """The 403 answer with ``message``."""
     return error_response(403, "Forbidden", message)
 
 

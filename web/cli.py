@@ -15,7 +15,7 @@ import click
 from geogrid.cli import import_events, import_grids, import_stations_cmd, open_store
 from geogrid.storage.store import Store
 
-__all__ = ["serve", "demo", "map_cmd", "build_demo"]
+__all__ = ["build_demo", "demo", "map_cmd", "serve"]
 
 
 @click.command()
@@ -51,7 +51,6 @@ def serve(
 @click.pass_context
 def demo(ctx: click.Context, host: str, port: int) -> None:
     """Build the store from the bundled demo district (first run only), then serve."""
-
     store = open_store(ctx)
     store.migrate()
     if store.active_generation() is None:
@@ -92,7 +91,7 @@ def map_cmd(ctx: click.Context, out: Path, lang: str) -> None:
     """Write the command center map of the active generation as one standalone HTML file."""
     from web import create_app
 
-    app = create_app({"DATABASE_URL": ctx.obj["url"], "STANDALONE": True})
+    app = create_app(overrides={"DATABASE_URL": ctx.obj["url"], "STANDALONE": True})
     with app.test_request_context(f"/?lang={lang}"):
         from web.pages.mapview import standalone_map
 

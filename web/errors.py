@@ -9,6 +9,7 @@ from geogrid.errors import ConflictError, GeoGridError, InvalidInputError, NotFo
 
 
 def error_response(status: int, kind: str, message: str, details: list | None = None):
+    """The JSON error body ``{"error": {type, message, details}}`` and its status."""
     body = {"error": {"type": kind, "message": message, "details": details or []}}
     return jsonify(body), status
 
@@ -24,6 +25,8 @@ def _status(err: GeoGridError) -> int:
 
 
 def register(app: Flask) -> None:
+    """Map geogrid's errors and HTTP errors to JSON error bodies on ``app``."""
+
     @app.errorhandler(GeoGridError)
     def _geogrid(err: GeoGridError):
         return error_response(_status(err), type(err).__name__, err.message, err.details)

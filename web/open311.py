@@ -8,16 +8,22 @@ extension; errors are the spec's array of {code, description}.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from geogrid.auth import user_for_token
+from geogrid.cases.queries import PUBLIC_DECIMALS
 from geogrid.cases.workflow import OPEN
+from geogrid.errors import InvalidInputError
+from geogrid.parse import parse_datetime, parse_id
+from geogrid.policy import may_read_events
 from geogrid.storage.schema import event_history, events
-from geogrid.times import to_db_time, to_iso, utc
+from geogrid.times import to_db_time, to_iso
+from web.links import external_url
 from web.state import state
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -35,6 +41,10 @@ _STATUS_NOTES = {
 }
 _MAX_DAYS = 90
 _DEFAULT_LIMIT = 1000
+
+
+# characters XML 1.0 does not allow (stored before intake refused them, or from elsewhere)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class Open311Error(Exception):
@@ -61,11 +71,18 @@ def _render(fmt: str, root: str, item: str, rows: list[dict], status: int = 200)
 
 
 def _xml_item(node, row: dict) -> None:
-    """Flat rows only: every value of ours is a scalar."""
+    """Flat rows only: every value of ours is a scalar; text XML 1.0 cannot hold is dropped."""
     for key, value in row.items():
         child = ET.SubElement(node, key)
         if value is not None:
-            child.text = str(value).lower() if isinstance(value, bool) else str(value)
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            child.text = _NOT_XML.sub("\ufffd", text)
+
+
+@bp.errorhandler(InvalidInputError)
+def _invalid(err: InvalidInputError):
+    """Bad input found by the shared request layer, in the spec's error list."""
+    return _error(Open311Error(400, err.message))
 
 
 @bp.errorhandler(Open311Error)
@@ -84,7 +101,8 @@ def _fmt(fmt: str) -> str:
 
 @bp.get("/discovery.<fmt>")
 def discovery(fmt: str):
-    base = url_for("open311.services", fmt="json", _external=True).rsplit("/", 1)[0]
+    """The GeoReport v2 discovery document."""
+    base = external_url("open311.services", fmt="json").rsplit("/", 1)[0]
     doc = {
         "changeset": "2026-11-26T00:00:00Z",
         "contact": "网格化指挥中心 geogrid",
@@ -117,6 +135,7 @@ def discovery(fmt: str):
 
 @bp.get("/services.<fmt>")
 def services(fmt: str):
+    """The service list: one service per event category."""
     rows = [
         {
             "service_code": c.code,
@@ -134,6 +153,7 @@ def services(fmt: str):
 
 @bp.get("/services/<code>.<fmt>")
 def service_definition(code: str, fmt: str):
+    """A service definition (no extra attributes are asked)."""
     _fmt(fmt)
     if code not in state().categories:
         raise Open311Error(404, f"service_code '{code}' does not exist")
@@ -144,18 +164,26 @@ def _names() -> dict[str, str]:
     return state().names()
 
 
-def _request_row(row, last_note: str | None) -> dict:
-    names = _names()
+def _reader():
+    """The caller if its ``api_key`` (a geogrid token) carries read rights, else None."""
+    key = request.args.get("api_key")
+    user = user_for_token(state().store, key) if key else None
+    return user if may_read_events(user) else None
+
+
+def _request_row(row, last_note: str | None, reader) -> dict:
+    """One request as GeoReport v2; the public view (PUBLIC_EVENTS) unless ``reader``."""
+    names, publish = _names(), current_app.config["PUBLIC_EVENTS"]
     chain = [names.get(c) for c in (row.district, row.street, row.community, row.grid) if c]
     category = state().categories.get(row.category)
     note = _STATUS_NOTES.get(row.status, row.status)
     return {
         "service_request_id": str(row.id),
         "status": "open" if row.status in OPEN else "closed",
-        "status_notes": f"{note}{'；' + last_note if last_note else ''}",
+        "status_notes": f"{note}{'；' + last_note if last_note and reader else ''}",
         "service_name": category.name if category else row.category,
         "service_code": row.category,
-        "description": row.description,
+        "description": row.description if reader or publish == "full" else "",
         "agency_responsible": " / ".join(n for n in chain if n) or "中原区",
         "service_notice": "",
         "requested_datetime": to_iso(row.reported_at),
@@ -164,13 +192,16 @@ def _request_row(row, last_note: str | None) -> dict:
         "address": "",
         "address_id": "",
         "zipcode": "",
-        "lat": row.lat,
-        "long": row.lon,
+        "lat": row.lat if reader else round(row.lat, PUBLIC_DECIMALS),
+        "long": row.lon if reader else round(row.lon, PUBLIC_DECIMALS),
         "media_url": "",
     }
 
 
 def _rows(where, limit: int) -> list[dict]:
+    reader = _reader()
+    if reader is None and current_app.config["PUBLIC_EVENTS"] == "none":
+        raise Open311Error(401, "requests are shown only with an api_key that may read them")
     with state().store.engine.connect() as conn:
         found = conn.execute(
             sa.select(events).where(*where).order_by(events.c.reported_at.desc()).limit(limit)
@@ -189,22 +220,13 @@ def _rows(where, limit: int) -> list[dict]:
             if found
             else {}
         )
-    return [_request_row(r, notes.get(r.id)) for r in found]
+    return [_request_row(r, notes.get(r.id), reader) for r in found]
 
 
 def _w3c(name: str) -> datetime | None:
+    """A w3 datetime parameter (ISO 8601 with a zone) as aware UTC, or None."""
     raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise Open311Error(
-            400, f"{name} must be a w3 datetime such as 2026-07-01T00:00:00Z, got '{raw}'"
-        ) from None
-    if value.tzinfo is None:
-        raise Open311Error(400, f"{name} needs a time zone, got '{raw}'")
-    return utc(value)
+    return parse_datetime(name, raw) if raw else None
 
 
 @bp.get("/requests.<fmt>")
@@ -213,10 +235,7 @@ def get_requests(fmt: str):
     fmt = _fmt(fmt)
     ids = request.args.get("service_request_id")
     if ids:
-        try:
-            wanted = [int(i) for i in ids.split(",") if i.strip()]
-        except ValueError:
-            raise Open311Error(400, f"service_request_id must be ids, got '{ids}'") from None
+        wanted = [parse_id("service_request_id", i.strip()) for i in ids.split(",") if i.strip()]
         return _render(
             fmt, "service_requests", "request", _rows([events.c.id.in_(wanted)], _DEFAULT_LIMIT)
         )
@@ -245,8 +264,9 @@ def get_requests(fmt: str):
     return _render(fmt, "service_requests", "request", _rows(where, _DEFAULT_LIMIT))
 
 
-@bp.get("/requests/<int:request_id>.<fmt>")
+@bp.get("/requests/<id:request_id>.<fmt>")
 def get_request(request_id: int, fmt: str):
+    """One service request by id."""
     fmt = _fmt(fmt)
     rows = _rows([events.c.id == request_id], 1)
     if not rows:
@@ -258,7 +278,11 @@ def get_request(request_id: int, fmt: str):
 def get_token(token: str, fmt: str):
     """Requests are stored at once, so a token is the request id itself."""
     fmt = _fmt(fmt)
-    if not token.isdigit() or not _rows([events.c.id == int(token)], 1):
+    try:
+        request_id = parse_id("token", token)
+    except InvalidInputError:
+        request_id = None
+    if request_id is None or not _rows([events.c.id == request_id], 1):
         raise Open311Error(404, f"token '{token}' does not exist")
     return _render(
         fmt, "service_requests", "request", [{"service_request_id": token, "token": token}]

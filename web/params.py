@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 
 from flask import request
+from werkzeug.routing import BaseConverter, ValidationError
 
 from geogrid.errors import InvalidInputError
+from geogrid.parse import MAX_ID, parse_datetime, parse_id, text_problem
 
-__all__ = ["bad", "get_int", "get_float", "get_choice", "get_bbox", "get_time"]
+__all__ = [
+    "IdConverter",
+    "bad",
+    "check_request_text",
+    "get_bbox",
+    "get_choice",
+    "get_float",
+    "get_id",
+    "get_int",
+    "get_time",
+    "json_body",
+]
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 def bad(field: str, message: str) -> InvalidInputError:
@@ -18,19 +35,20 @@ def bad(field: str, message: str) -> InvalidInputError:
 
 
 def get_int(name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as an integer in ``[low, high]``, or ``default``."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad(name, f"expected an integer from {low} to {high}, got {raw!r}") from None
+    if not _INTEGER.fullmatch(raw):
+        raise bad(name, f"expected an integer from {low} to {high}, got {raw!r}")
+    value = int(raw)
     if not low <= value <= high:
         raise bad(name, f"expected an integer from {low} to {high}, got {value}")
     return value
 
 
 def get_float(name: str, required: bool = True, default: float | None = None) -> float | None:
+    """Query parameter ``name`` as a finite number, or ``default``."""
     raw = request.args.get(name)
     if raw is None or raw.strip() == "":
         if required:
@@ -46,6 +64,7 @@ def get_float(name: str, required: bool = True, default: float | None = None) ->
 
 
 def get_choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    """Query parameter ``name``, one of ``choices``, or ``default``."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -55,6 +74,7 @@ def get_choice(name: str, choices: tuple[str, ...], default: str | None = None) 
 
 
 def get_bbox(name: str = "bbox") -> tuple[float, float, float, float] | None:
+    """Query parameter ``name`` as ``minx,miny,maxx,maxy`` in WGS-84, or None."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
@@ -73,18 +93,71 @@ def get_bbox(name: str = "bbox") -> tuple[float, float, float, float] | None:
 
 
 def get_time(name: str):
-    """An ISO 8601 time with a zone, as an aware datetime, or None."""
-    from datetime import datetime
-
+    """An ISO 8601 time with a zone, as an aware UTC datetime, or None."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
+    return parse_datetime(name, raw)
+
+
+def get_id(name: str):
+    """Query parameter ``name`` as an id (1 to 2³¹−1), or None."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    return parse_id(name, raw)
+
+
+class IdConverter(BaseConverter):
+    """``<id:name>`` in a route: ASCII digits from 1 to 2³¹−1; anything else is a 404."""
+
+    regex = r"[0-9]{1,10}"
+
+    def to_python(self, value: str) -> int:
+        """The id as an integer, or a routing miss."""
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            raise ValidationError
+        return number
+
+    def to_url(self, value: int) -> str:
+        """The id as it appears in a URL."""
+        return str(int(value))
+
+
+def check_request_text() -> None:
+    """Refuse NUL, other control characters and lone surrogates in any parameter or form field.
+
+    Run before every request: no surface stores or compares such text, and
+    PostgreSQL would refuse NUL outright. Tab, CR and LF (which forms send) pass.
+    """
+    for source in (request.args, request.form):
+        for key, values in source.lists():
+            for text in (key, *values):
+                problem = text_problem(text)
+                if problem:
+                    raise bad(key if text is not key else "parameter name", problem)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def json_body():
+    """The request's JSON body, parsed strictly: no NaN, no nesting deeper than Python allows."""
+    text = request.get_data(as_text=True)
+    if not text.strip():
+        raise bad("body", "is empty; expected JSON")
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise bad(
-            name, f"expected ISO 8601 with a zone, e.g. 2026-07-01T00:00:00+08:00, got {raw!r}"
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(
+            f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}",
+            details=[
+                {"field": "body", "message": err.msg, "line": err.lineno, "column": err.colno}
+            ],
         ) from None
-    if value.tzinfo is None:
-        raise bad(name, f"needs a time zone (e.g. +08:00), got {raw!r}")
-    return value
+    except RecursionError:
+        raise bad("body", "is nested too deeply; expected objects, or an array of them") from None
+    except ValueError as err:
+        raise bad("body", str(err)) from None

@@ -66,4 +66,5 @@ class GridState:
 
 
 def state() -> GridState:
+    """The app's geogrid state (store, index, categories, duplicate finder)."""
     return current_app.extensions["geogrid"]

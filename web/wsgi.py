@@ -49,14 +49,16 @@ class GeogridServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        """Pass the options on to gunicorn's settings."""
         for key, value in self.options.items():
             if key in self.cfg.settings:  # older gunicorns lack the newest settings
                 self.cfg.set(key, value)
 
     def load(self):
+        """The WSGI app, built in the worker (never in the arbiter)."""
         from web import create_app
         from web.pages.mapview import warm
 
-        app = create_app({"DATABASE_URL": self.database_url})
+        app = create_app(overrides={"DATABASE_URL": self.database_url})
         threading.Thread(target=warm, args=(app,), daemon=True, name="warm").start()
         return app

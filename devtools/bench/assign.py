@@ -107,8 +107,11 @@ def _report(v: dict) -> dict:
 
 
 def run_demo(n_points: int = 200_000, repeat: int = 3, seed: int = 7) -> dict:
-    """The whole assignment rule (micro, else grid, nearest, dedicated) on the demo district,
-    against geopandas.sjoin(within) on grids and micro grids giving the same answer."""
+    """The whole assignment rule on the demo district against geopandas.sjoin.
+
+    Micro, else grid, nearest, dedicated; sjoin(within) on grids and micro grids
+    gives the same answer.
+    """
     import geopandas as gpd
 
     import geodata

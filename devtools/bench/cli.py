@@ -12,7 +12,7 @@ import click
 
 from geogrid.cli import open_store
 
-__all__ = ["bench", "bench_intake", "bench_load", "bench_map", "bench_redraw"]
+__all__ = ["bench", "bench_batch", "bench_intake", "bench_load", "bench_map", "bench_redraw"]
 
 
 @click.command()
@@ -110,7 +110,7 @@ def bench_map(ctx: click.Context, repeat: int) -> None:
     store.migrate()
     if store.active_generation() is None:
         build_demo(ctx, store)
-    app = create_app({"DATABASE_URL": ctx.obj["url"]})
+    app = create_app(overrides={"DATABASE_URL": ctx.obj["url"]})
     warm(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -142,4 +142,26 @@ def bench_redraw() -> None:
         f"dry run of {r['grids']:,} grids with {r['events']:,} events: {r['dry_run_s']} s "
         f"(ok={r['dry_run_ok']}, {r['dry_run_problems']} warnings)\n"
         f"commit + reassignment: {r['commit_s']} s, {r['events_reassigned']:,} events moved"
+    )
+
+
+@click.command("bench-batch")
+@click.option("--events", default=10_000, show_default=True, type=click.IntRange(100, 100_000))
+def bench_batch(events: int) -> None:
+    """A batch at one spot against a spread one, beside the pairwise search it replaced."""
+    from devtools.bench.batch import run_batch
+
+    r = run_batch(events)
+    click.echo(json.dumps(r))
+    click.echo(f"{'batch of ' + format(events, ','):<22} {'today':>10} {'pairwise (before)':>18}")
+    for kind in ("identical", "spread"):
+        now, before = r[kind], r[f"{kind}_baseline"]
+        click.echo(f"{kind + ' points':<22} {now['batch_s']:>9} s {before['batch_s']:>16} s")
+        click.echo(
+            f"{'  single POST waits':<22} {now['single_wait_s']:>9} s "
+            f"{before['single_wait_s']:>16} s"
+        )
+    click.echo(
+        f"identical / spread: {r['identical_vs_spread']}x today, "
+        f"{r['baseline_identical_vs_spread']}x before"
     )

@@ -31,8 +31,10 @@ __all__ = ["run_intake", "run_load"]
 
 @contextmanager
 def _server(url: str | None = None, workers: int = 1):
-    """A fresh store (SQLite unless ``url``) with the demo grids and a reporter token,
-    served by ``workers`` gunicorn workers on loopback; yields (base URL, token)."""
+    """A fresh store with the demo grids and a reporter token, served; yields (URL, token).
+
+    SQLite unless ``url``; ``workers`` gunicorn workers on loopback.
+    """
     import geodata
     from devtools.served import served
     from geogrid.auth import create_token, create_user
@@ -137,8 +139,16 @@ def run_load(
             cluster = nullcontext(None)
         with cluster as url, _server(url, workers) as (base, token):
             driven = subprocess.run(
-                [sys.executable, "-m", "devtools.bench.intake", base, token]
-                + [str(clients), str(seconds), str(batch)],
+                [
+                    sys.executable,
+                    "-m",
+                    "devtools.bench.intake",
+                    base,
+                    token,
+                    str(clients),
+                    str(seconds),
+                    str(batch),
+                ],
                 capture_output=True,
                 text=True,
                 check=True,

@@ -37,6 +37,7 @@ def _renumbered(features: list) -> list:
 
 
 def run_redraw() -> dict:
+    """Dry run and commit of the whole demo district with its events, timed."""
     import geodata
     from geogrid.boundaries.grids import read_grids
     from geogrid.boundaries.redraw import commit, plan

@@ -36,9 +36,19 @@ def geometry_from_geojson(obj: object) -> BaseGeometry:
     if kind not in POLYGONAL:
         raise ValueError(f"geometry type must be Polygon or MultiPolygon, got {kind!r}")
     coords = obj.get("coordinates")
+    if not isinstance(coords, list | tuple):
+        raise ValueError(f"geometry.coordinates must be an array, got {type(coords).__name__}")
     try:
         geom = shapely.geometry.shape({"type": kind, "coordinates": coords})
-    except (TypeError, ValueError, IndexError, AttributeError, shapely.errors.GEOSException) as err:
+    except (
+        TypeError,
+        ValueError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+        shapely.errors.GEOSException,
+    ) as err:
         raise ValueError(f"geometry.coordinates are not a valid {kind} array: {err}") from err
     if geom.is_empty:
         raise ValueError(f"geometry is an empty {kind}")

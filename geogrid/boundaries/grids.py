@@ -17,7 +17,7 @@ from geogrid.errors import InvalidInputError
 from geogrid.grid import Grid
 from geogrid.io import load_json
 
-__all__ = ["read_grids", "grids_from_features", "grid_to_feature"]
+__all__ = ["grid_to_feature", "grids_from_features", "read_grids"]
 
 _RESERVED = ("code", "name", "level", "parent")
 

@@ -29,7 +29,7 @@ from geogrid.storage.schema import audit, events
 from geogrid.storage.store import Store
 from geogrid.times import to_db_time
 
-__all__ = ["Plan", "plan", "commit", "rollback"]
+__all__ = ["Plan", "commit", "plan", "rollback"]
 
 _CODE_COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
 _SAMPLE = 20
@@ -50,9 +50,11 @@ class Plan:
 
     @property
     def ok(self) -> bool:
+        """True if no problem is an error (warnings allow a commit)."""
         return not any(p.severity == "error" for p in self.problems)
 
     def report(self) -> dict:
+        """The plan as JSON: counts, problems, the diff and the events that move."""
         counts = Counter(g.level for g in self.grids)
         kinds = Counter(f"{p.severity}:{p.kind}" for p in self.problems)
         return {
@@ -295,7 +297,7 @@ def rollback(
 ) -> dict:
     """Re-activate an earlier generation and reassign open events under it."""
     with store.write(boundaries=True) as conn:
-        store._activate(conn, generation, actor)
+        store.activate(generation, actor, conn)
         index = GridIndex(
             store.load_grids_in(conn, generation), generation=generation, tolerance_m=tolerance_m
         )

@@ -15,7 +15,7 @@ from geogrid.storage.schema import staged_uploads
 from geogrid.storage.store import Store
 from geogrid.times import to_db_time
 
-__all__ = ["stage", "staged", "discard", "KEEP"]
+__all__ = ["KEEP", "discard", "stage", "staged"]
 
 KEEP = timedelta(days=7)
 
@@ -50,5 +50,6 @@ def staged(store: Store, sha256: str) -> tuple[str, bytes] | None:
 
 
 def discard(store: Store, sha256: str) -> None:
+    """Forget the staged upload ``sha256`` (after a commit or when abandoned)."""
     with store.write() as conn:
         conn.execute(sa.delete(staged_uploads).where(staged_uploads.c.sha256 == sha256))

@@ -20,7 +20,7 @@ import shapely
 from geogrid.coords import metric_transformer, to_metric
 from geogrid.grid import Grid
 
-__all__ = ["Tolerances", "Problem", "check_topology"]
+__all__ = ["Problem", "Tolerances", "check_topology"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Problem:
     geometry: dict | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
+        """The problem as JSON, with its geometry as GeoJSON."""
         return {
             "kind": self.kind,
             "severity": self.severity,

@@ -8,6 +8,7 @@ anything is extracted. Every refusal names the limit or the problem.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import zipfile
@@ -19,7 +20,7 @@ import pyproj
 from geogrid.errors import InvalidCRSError, InvalidInputError
 from geogrid.io import load_json
 
-__all__ = ["Limits", "read_features", "SUFFIXES"]
+__all__ = ["SUFFIXES", "Limits", "read_features"]
 
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 _LONLAT = {
@@ -64,22 +65,37 @@ def read_features(path: str | os.PathLike, filename: str, limits: Limits = Limit
         raise _refuse(f"expected one of {', '.join(SUFFIXES)}, got {filename!r}")
     if len(features) > limits.max_features:
         raise _refuse(f"{len(features):,} features; the limit is {limits.max_features:,}")
-    vertices = sum(_count_vertices((f or {}).get("geometry")) for f in features)
+    vertices = sum(
+        _count_vertices(index, f.get("geometry") if isinstance(f, dict) else None)
+        for index, f in enumerate(features)
+    )
     if vertices > limits.max_vertices:
         raise _refuse(f"{vertices:,} vertices; the limit is {limits.max_vertices:,}")
     return features
 
 
-def _count_vertices(geometry) -> int:
+_MAX_DEPTH = 4  # a MultiPolygon's coordinates: polygons, rings, positions, numbers
+
+
+def _count_vertices(index: int, geometry) -> int:
+    """Positions in a GeoJSON geometry, refusing nesting no geometry type has."""
     if not isinstance(geometry, dict):
         return 0
-
-    def walk(coords) -> int:
-        if isinstance(coords, list | tuple) and coords and isinstance(coords[0], int | float):
-            return 1
-        return sum(walk(c) for c in coords) if isinstance(coords, list | tuple) else 0
-
-    return walk(geometry.get("coordinates") or [])
+    count, level = 0, [(geometry.get("coordinates") or [], 1)]
+    while level:
+        coords, depth = level.pop()
+        if not isinstance(coords, list | tuple):
+            continue
+        if coords and isinstance(coords[0], int | float) and not isinstance(coords[0], bool):
+            count += 1
+            continue
+        if depth >= _MAX_DEPTH:
+            message = f"coordinates nested deeper than a MultiPolygon's ({_MAX_DEPTH} levels)"
+            raise InvalidInputError(
+                f"feature {index}: {message}", details=[{"index": index, "message": message}]
+            )
+        level.extend((c, depth + 1) for c in coords)
+    return count
 
 
 def _geojson(path: Path) -> list:
@@ -87,7 +103,16 @@ def _geojson(path: Path) -> list:
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         kind = data.get("type") if isinstance(data, dict) else type(data).__name__
         raise _refuse(f"expected a GeoJSON FeatureCollection, got {kind!r}")
-    crs = ((data.get("crs") or {}).get("properties") or {}).get("name")
+    crs = data.get("crs")
+    if crs is not None:
+        name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+        if not isinstance(name, str):
+            raise InvalidCRSError(
+                'crs: expected {"type": "name", "properties": {"name": "..."}}, '
+                f"got {json.dumps(crs)[:80]}",
+                details=[{"field": "crs", "message": "expected a named crs object"}],
+            )
+        crs = name
     if crs is not None and crs not in _LONLAT:
         raise InvalidCRSError(
             f"crs {crs!r}: GeoJSON must be lon/lat (RFC 7946); upload a GeoPackage or "
@@ -125,9 +150,20 @@ def _ogr(path: Path) -> list:
         props = feature["properties"]
         for key in ("code", "parent"):
             value = props.get(key)
-            if isinstance(value, float) and value.is_integer():
-                props[key] = str(int(value))
+            if isinstance(value, float):
+                props[key] = _code_from_float(key, value, feature)
     return collection["features"]
+
+
+def _code_from_float(key: str, value: float, feature: dict) -> str:
+    """A code a GIS stored as a number: exact below 2**53, else refused (it lost digits)."""
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    message = (
+        f"{key} is stored as a floating-point number ({value!r}), which cannot hold every "
+        "digit of a 17-digit code; store codes as text (a string field) and export again"
+    )
+    raise InvalidInputError(message, details=[{"field": key, "message": message}])
 
 
 def _zipped_shapefile(path: Path, limits: Limits) -> list:
@@ -153,5 +189,8 @@ def _zipped_shapefile(path: Path, limits: Limits) -> list:
         shapefiles = [e.filename for e in entries if e.filename.lower().endswith(".shp")]
         if len(shapefiles) != 1:
             raise _refuse(f"the zip must hold exactly one .shp, found {len(shapefiles)}")
-        archive.extractall(tmp)
+        try:
+            archive.extractall(tmp)
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            raise _refuse(f"the zip is damaged: {err}") from err
         return _ogr(Path(tmp) / shapefiles[0])

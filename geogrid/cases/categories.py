@@ -18,7 +18,7 @@ from pathlib import Path
 
 from geogrid.errors import InvalidInputError
 
-__all__ = ["Category", "STAGES", "load_categories", "DEFAULT_FILE", "CATEGORIES_ENV"]
+__all__ = ["CATEGORIES_ENV", "DEFAULT_FILE", "STAGES", "Category", "load_categories"]
 
 DEFAULT_FILE = Path(__file__).with_name("categories.toml")
 CATEGORIES_ENV = "GEOGRID_CATEGORIES"
@@ -41,6 +41,7 @@ class Category:
         return float(sum(self.hours[s] for s in STAGES))
 
     def as_dict(self) -> dict:
+        """The category as JSON: code, names and stage hours."""
         return {
             "code": self.code,
             "name": self.name,
@@ -57,6 +58,8 @@ def load_categories(path: str | os.PathLike | None = None) -> dict[str, Category
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise InvalidInputError(f"{path}: invalid TOML: {err}") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInputError(f"{path}: cannot read the categories file: {err}") from err
     categories = {}
     for code, table in data.items():
         if not isinstance(table, dict):

@@ -12,6 +12,7 @@ trees holds the finder's lock (a web worker's threads share one finder).
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from geogrid.cases.workflow import FINAL, OPEN
 from geogrid.storage.schema import event_history, events
 from geogrid.times import utc
 
-__all__ = ["DuplicateFinder", "DEFAULT_RADIUS_M", "DEFAULT_WINDOW_H"]
+__all__ = ["DEFAULT_RADIUS_M", "DEFAULT_WINDOW_H", "DuplicateFinder"]
 
 DEFAULT_RADIUS_M = 50.0
 DEFAULT_WINDOW_H = 72.0
@@ -74,6 +75,42 @@ class _Entry:
     hours: float
 
 
+class _Site:
+    """The open events of one category at one exact spot, in time order.
+
+    Thirty residents reporting the stadium from the same pin make one site, not
+    thirty index entries: a query meets each spot once, however many events it
+    holds, so a batch of N events at one spot is linear, not quadratic.
+    """
+
+    __slots__ = ("hours", "ids", "number")
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.hours: list[float] = []
+        self.ids: list[int] = []
+
+    def add(self, hours: float, event_id: int) -> None:
+        at = bisect.bisect_right(self.hours, hours)
+        self.hours.insert(at, hours)
+        self.ids.insert(at, event_id)
+
+    def remove(self, hours: float, event_id: int) -> None:
+        at = bisect.bisect_left(self.hours, hours)
+        while self.ids[at] != event_id:
+            at += 1
+        del self.hours[at], self.ids[at]
+
+    def first_in(self, lo: float, hi: float, exclude: int | None) -> int | None:
+        """The lowest id among the events from ``lo`` to ``hi`` hours, or None."""
+        start, end = bisect.bisect_left(self.hours, lo), bisect.bisect_right(self.hours, hi)
+        found = [i for i in self.ids[start:end] if i != exclude] if exclude else self.ids[start:end]
+        return min(found) if found else None
+
+    def box(self, x: float, y: float) -> tuple:
+        return (x, y, self.hours[0], x, y, self.hours[-1])
+
+
 class DuplicateFinder:
     """Finds open events near a new one in space and time; synced from the store."""
 
@@ -89,13 +126,17 @@ class DuplicateFinder:
         self._lock = threading.RLock()
         self._trees: dict[str, rtree_index.Index] = {}
         self._entries: dict[int, _Entry] = {}
+        self._sites: dict[tuple[str, float, float], _Site] = {}
+        self._by_number: dict[int, tuple[str, float, float]] = {}
         self._events_seen = _Seen()
         self._history_seen = _Seen()
         self._origin: tuple[float, float] | None = None
 
     def locked(self) -> threading.RLock:
-        """Hold the finder for a run of calls (``with finder.locked():``): one hand-over
-        between threads per batch instead of one per call."""
+        """The finder's lock, held for a run of calls (``with finder.locked():``).
+
+        One hand-over between threads per batch instead of one per call.
+        """
         return self._lock
 
     def _xy(self, lon: float, lat: float) -> tuple[float, float]:
@@ -104,17 +145,6 @@ class DuplicateFinder:
             self._origin = (lon, lat)
         x0, y0 = self._origin
         return (lon - x0) * 111_320.0 * np.cos(np.radians(y0)), (lat - y0) * 110_574.0
-
-    def _box(self, entry: _Entry, pad_m: float = 0.0, pad_h: float = 0.0) -> tuple:
-        x, y = self._xy(entry.lon, entry.lat)
-        return (
-            x - pad_m,
-            y - pad_m,
-            entry.hours - pad_h,
-            x + pad_m,
-            y + pad_m,
-            entry.hours + pad_h,
-        )
 
     def _tree(self, category: str) -> rtree_index.Index:
         if category not in self._trees:
@@ -128,16 +158,35 @@ class DuplicateFinder:
     ) -> None:
         """Index an open event."""
         entry = _Entry(category, lon, lat, utc(reported_at).timestamp() / 3600.0)
+        key = (category, lon, lat)
         with self._lock:
+            if event_id in self._entries:
+                return
             self._entries[event_id] = entry
-            self._tree(category).insert(event_id, self._box(entry))
+            x, y = self._xy(lon, lat)
+            site = self._sites.get(key)
+            if site is None:
+                site = self._sites[key] = _Site(len(self._by_number) + 1)
+                self._by_number[site.number] = key
+            else:
+                self._tree(category).delete(site.number, site.box(x, y))
+            site.add(entry.hours, event_id)
+            self._tree(category).insert(site.number, site.box(x, y))
 
     def remove(self, event_id: int) -> None:
         """Forget an event that is no longer open."""
         with self._lock:
             entry = self._entries.pop(event_id, None)
-            if entry is not None:
-                self._tree(entry.category).delete(event_id, self._box(entry))
+            if entry is None:
+                return
+            key = (entry.category, entry.lon, entry.lat)
+            site, (x, y) = self._sites[key], self._xy(entry.lon, entry.lat)
+            self._tree(entry.category).delete(site.number, site.box(x, y))
+            site.remove(entry.hours, event_id)
+            if site.ids:
+                self._tree(entry.category).insert(site.number, site.box(x, y))
+            else:
+                del self._sites[key], self._by_number[site.number]
 
     def sync(self, conn: sa.Connection | None = None) -> None:
         """Read the events and status changes stored since the last sync."""
@@ -187,19 +236,59 @@ class DuplicateFinder:
         lat: float,
         reported_at: datetime,
         exclude: int | None = None,
-    ) -> list[int]:
-        """Ids of open events of ``category`` within the radius and window, nearest first."""
-        probe = _Entry(category, lon, lat, utc(reported_at).timestamp() / 3600.0)
+    ) -> list[tuple[float, int]]:
+        """(metres, id) of every open event of ``category`` within the radius and window.
+
+        Nearest first, ties by id. For the nearest alone, :meth:`nearest` is
+        cheaper where many events share a spot.
+        """
+        hours = utc(reported_at).timestamp() / 3600.0
+        lo, hi = hours - self.window_h, hours + self.window_h
+        found = []
+        for metres, site in self._sites_near(category, lon, lat, hours):
+            start = bisect.bisect_left(site.hours, lo)
+            end = bisect.bisect_right(site.hours, hi)
+            found += [(metres, i) for i in site.ids[start:end] if i != exclude]
+        return sorted(found)
+
+    def nearest(
+        self,
+        category: str,
+        lon: float,
+        lat: float,
+        reported_at: datetime,
+        exclude: int | None = None,
+    ) -> tuple[float, int] | None:
+        """(metres, id) of the nearest open event within the radius and window (ties: lowest id)."""
+        hours = utc(reported_at).timestamp() / 3600.0
+        best = None
+        for metres, site in self._sites_near(category, lon, lat, hours):
+            first = site.first_in(hours - self.window_h, hours + self.window_h, exclude)
+            if first is not None and (best is None or (metres, first) < best):
+                best = (metres, first)
+        return best
+
+    def _sites_near(self, category: str, lon: float, lat: float, hours: float) -> list:
+        """(metres, site) of the spots within the radius with an event near ``hours``."""
         with self._lock:
             if category not in self._trees:
                 return []
-            box = self._box(probe, self.radius_m, self.window_h)
-            hits = [i for i in self._tree(category).intersection(box) if i != exclude]
-            lons = np.array([self._entries[i].lon for i in hits])
-            lats = np.array([self._entries[i].lat for i in hits])
-        if not hits:
+            x, y = self._xy(lon, lat)
+            box = (
+                x - self.radius_m,
+                y - self.radius_m,
+                hours - self.window_h,
+                x + self.radius_m,
+                y + self.radius_m,
+                hours + self.window_h,
+            )
+            keys = [self._by_number[n] for n in self._tree(category).intersection(box)]
+            sites = [self._sites[k] for k in keys]
+        if not keys:
             return []
-        _, _, metres = _GEOD.inv(np.full(len(hits), lon), np.full(len(hits), lat), lons, lats)
-        return sorted(
-            (float(m), int(i)) for m, i in zip(metres, hits, strict=True) if m <= self.radius_m
-        )
+        lons = np.array([k[1] for k in keys])
+        lats = np.array([k[2] for k in keys])
+        _, _, metres = _GEOD.inv(np.full(len(keys), lon), np.full(len(keys), lat), lons, lats)
+        return [
+            (float(m), site) for m, site in zip(metres, sites, strict=True) if m <= self.radius_m
+        ]

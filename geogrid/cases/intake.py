@@ -33,7 +33,7 @@ from geogrid.storage.schema import event_history, events, generations
 from geogrid.storage.store import Store
 from geogrid.times import to_db_time
 
-__all__ = ["Intake", "IntakeResult", "StaleIndexError", "MAX_BATCH"]
+__all__ = ["MAX_BATCH", "Intake", "IntakeResult", "StaleIndexError"]
 
 MAX_BATCH = 10_000
 _CHUNK = 500  # SQLite's bound-parameter limit is generous, not infinite
@@ -289,10 +289,9 @@ class Intake:
             self.finder.sync()
             for event_id, row in zip(ids, rows, strict=True):
                 args = (row["category"], row["lon"], row["lat"], row["reported_at"])
-                hits = self.finder.find(*args) + batch.find(*args)
+                hits = [h for h in (self.finder.nearest(*args), batch.nearest(*args)) if h]
                 if hits:
-                    best = min(hits)
-                    flags.append({"event_id": event_id, "dup": best[1]})
+                    flags.append({"event_id": event_id, "dup": min(hits)[1]})
                 batch.add(event_id, *args)
         if flags:
             conn.execute(

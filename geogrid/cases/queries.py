@@ -19,10 +19,13 @@ from geogrid.storage.schema import event_history, events
 from geogrid.times import to_db_time, to_iso, utc
 
 __all__ = [
+    "PUBLIC_DECIMALS",
+    "PUBLISHED",
     "EventFilter",
     "event_dict",
     "get_event",
     "list_events",
+    "public_event_dict",
     "queue_of",
 ]
 
@@ -40,6 +43,7 @@ class EventFilter:
     bbox_wgs84: tuple[float, float, float, float] | None = None
 
     def where(self, now: datetime) -> list:
+        """The filter as SQL clauses on ``events`` (overdue is judged at ``now``)."""
         clauses = []
         if self.code:
             level = codes.level_of(self.code)
@@ -68,6 +72,41 @@ def queue_of(row, now: datetime) -> str | None:
     if row.status in OPEN and row.stage_due_at is not None and utc(row.stage_due_at) < now:
         return row.street
     return row.grid or row.community or row.street
+
+
+#: What the public view publishes: ``summary`` (category, status, times, grid chain,
+#: location to ~100 m), ``full`` (the description too) or ``none`` (nothing).
+PUBLISHED = ("summary", "full", "none")
+#: decimals of a public location: 0.001° is ~111 m north-south, ~91 m east-west here
+PUBLIC_DECIMALS = 3
+
+
+def public_event_dict(row, now: datetime, publish: str = "summary") -> dict:
+    """One event as callers without read rights see it: never notes or personal fields.
+
+    Category, status, times and the grid chain; the location rounded to about
+    100 m; the description only when the deployment publishes it (``full``).
+    """
+    overdue = row.status in OPEN and row.stage_due_at is not None and utc(row.stage_due_at) < now
+    out = {
+        "id": row.id,
+        "category": row.category,
+        "status": row.status,
+        "reported_at": to_iso(row.reported_at),
+        "status_at": to_iso(row.status_at),
+        "close_due_at": to_iso(row.close_due_at),
+        "closed_at": to_iso(row.closed_at),
+        "overdue": bool(overdue),
+        "lon": round(row.lon, PUBLIC_DECIMALS),
+        "lat": round(row.lat, PUBLIC_DECIMALS),
+        "assignment": {
+            k: getattr(row, k) for k in ("district", "street", "community", "grid", "micro")
+        },
+        "duplicate_of": row.duplicate_of,
+    }
+    if publish == "full":
+        out["description"] = row.description
+    return out
 
 
 def event_dict(row, now: datetime, personal: bool = False, history=None) -> dict:

@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from geogrid.cases.categories import Category
 from geogrid.coords import CRS_NAMES, lonlat_problem
 from geogrid.errors import InvalidInputError
+from geogrid.parse import check_text, parse_datetime
 
-__all__ = ["EventInput", "parse_event", "SOURCES", "MAX_DESCRIPTION", "FIELDS"]
+__all__ = ["FIELDS", "MAX_DESCRIPTION", "SOURCES", "EventInput", "parse_event"]
 
 SOURCES = ("app", "hotline", "inspection", "wechat", "open311", "other")
 MAX_DESCRIPTION = 4000
@@ -82,7 +83,7 @@ def _text(obj: dict, field: str, limit: int, required: bool = False) -> str | No
         raise _bad(field, f"expected a string, got {type(value).__name__}")
     if len(value) > limit:
         raise _bad(field, f"is {len(value)} characters; at most {limit} allowed")
-    return value
+    return check_text(field, value)
 
 
 def _choice(obj: dict, field: str, choices, default: str | None) -> str:
@@ -98,16 +99,7 @@ def _time(obj: dict, field: str, now: datetime) -> datetime:
     value = obj.get(field)
     if value is None:
         return now
-    if not isinstance(value, str):
-        raise _bad(field, f"expected an ISO 8601 string, got {type(value).__name__}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad(
-            field, f"expected ISO 8601 with a zone, e.g. 2026-07-01T21:30:00+08:00, got {value!r}"
-        ) from None
-    if parsed.tzinfo is None:
-        raise _bad(field, f"needs a time zone (e.g. +08:00), got {value!r}")
+    parsed = parse_datetime(field, value)
     if parsed > now + _CLOCK_SKEW:
         raise _bad(field, f"{value!r} is in the future")
     return parsed.astimezone(UTC)

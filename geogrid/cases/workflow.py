@@ -25,19 +25,20 @@ import sqlalchemy as sa
 
 from geogrid.cases.categories import Category
 from geogrid.errors import ConflictError, InvalidInputError
+from geogrid.parse import MAX_ID, check_text
 from geogrid.storage.schema import event_history, events
 from geogrid.times import to_db_time, utc
 
 __all__ = [
-    "STATUSES",
-    "OPEN",
     "FINAL",
+    "OPEN",
+    "STATUSES",
     "TRANSITIONS",
+    "check_merge",
     "check_status",
     "check_transition",
-    "stage_due",
     "next_state",
-    "check_merge",
+    "stage_due",
     "transition",
 ]
 
@@ -144,6 +145,8 @@ def check_merge(
         return None
     if isinstance(merge_into, bool) or not isinstance(merge_into, int):
         raise bad("is required with status 'merged': the id of the case to merge into")
+    if not 1 <= merge_into <= MAX_ID:
+        raise bad(f"expected an integer id from 1 to {MAX_ID}, got {merge_into}")
     if merge_into == event_id:
         raise bad("an event cannot be merged into itself")
     status = status_of(merge_into)
@@ -170,6 +173,7 @@ def transition(
     merge_into: int | None = None,
 ) -> None:
     """Move one case to ``target``, recording who, when, from, to and the note."""
+    check_text("note", note)
     state = next_state(row.status, utc(row.stage_due_at), target, now, category)
     duplicate_of = check_merge(row.id, target, merge_into, lambda i: stored_status(conn, i))
     values = {key: to_db_time(value) for key, value in state.items() if key != "status"}

@@ -31,7 +31,7 @@ from geogrid.engine.cells import CellEngine
 from geogrid.engine.reference import NO_OWNER, Engine
 from geogrid.grid import Grid
 
-__all__ = ["Assignment", "GridIndex", "METHODS", "DEFAULT_TOLERANCE_M"]
+__all__ = ["DEFAULT_TOLERANCE_M", "METHODS", "Assignment", "GridIndex"]
 
 METHODS = ("inside", "edge", "nearest", "outside")
 DEFAULT_TOLERANCE_M = 30.0
@@ -55,6 +55,7 @@ class Assignment:
     generation: int | None
 
     def __len__(self) -> int:
+        """The number of points assigned."""
         return len(self.method)
 
     def row(self, i: int) -> dict:

@@ -19,7 +19,7 @@ from geogrid.coords import check_crs, lonlat_problems
 from geogrid.engine.assign import GridIndex
 from geogrid.errors import InvalidInputError
 
-__all__ = ["OUTPUT_COLUMNS", "CsvResult", "read_points", "assign_csv"]
+__all__ = ["OUTPUT_COLUMNS", "CsvResult", "assign_csv", "read_points"]
 
 OUTPUT_COLUMNS = ("street", "community", "grid", "micro", "dedicated", "method")
 _CHUNK = 20_000

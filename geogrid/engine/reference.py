@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Engine", "STRtreeEngine", "NO_OWNER"]
+__all__ = ["NO_OWNER", "Engine", "STRtreeEngine"]
 
 #: The owner index of a point that no polygon covers.
 NO_OWNER = -1
@@ -27,6 +27,7 @@ class Engine(Protocol):
     def owners(
         self, x: np.ndarray, y: np.ndarray, points: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
+        """The owner of each point (lowest code on shared edges) and whether it is on an edge."""
         """Owner index per point (``NO_OWNER`` if none) and an on-boundary flag.
 
         ``points``, if given, are the same points as shapely Points, made once
@@ -46,6 +47,7 @@ class STRtreeEngine:
     def owners(
         self, x: np.ndarray, y: np.ndarray, points: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
+        """The owner of each point (the lowest index covering it) and whether it is on an edge."""
         owner = np.full(len(x), NO_OWNER, dtype="int64")
         on_edge = np.zeros(len(x), dtype=bool)
         if len(x) == 0 or len(self.geometries) == 0:

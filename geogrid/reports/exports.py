@@ -21,7 +21,7 @@ from geogrid.stations import load_stations
 from geogrid.storage.schema import events
 from geogrid.storage.store import Store
 
-__all__ = ["export_gpkg", "export_xlsx", "LAYERS"]
+__all__ = ["LAYERS", "export_gpkg", "export_xlsx"]
 
 LAYERS = {
     "street": "streets",
@@ -130,8 +130,11 @@ def export_xlsx(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> dict:
-    """A sheet per level (street, community, grid): counts by category and status,
-    closure and on-time rates, median time to close. Rows per sheet returned."""
+    """The per-grid Excel report; returns the rows written per sheet.
+
+    A sheet per level (street, community, grid): counts by category and status,
+    closure and on-time rates, median time to close.
+    """
     names = {g.code: g.name for g in store.load_grids()}
     with store.engine.connect() as conn:
         frame = frame_of(conn, None)

@@ -21,7 +21,7 @@ import libpysal
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["hot_grids", "Z95", "Z99"]
+__all__ = ["Z95", "Z99", "hot_grids"]
 
 Z95 = 1.959964  # two-sided 95 %
 Z99 = 2.575829  # two-sided 99 %

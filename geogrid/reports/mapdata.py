@@ -7,7 +7,7 @@ aggregates and heat cells, never one object per record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -23,12 +23,12 @@ from geogrid.storage.schema import events
 from geogrid.times import to_db_time, to_iso, utc
 
 __all__ = [
-    "simplify_tolerance",
-    "feature_collection",
-    "heat_cells",
-    "grid_event_counts",
-    "open_events",
     "DECIMALS",
+    "feature_collection",
+    "grid_event_counts",
+    "heat_cells",
+    "open_events",
+    "simplify_tolerance",
 ]
 
 DECIMALS = 6  # ~0.1 m: finer than any screen shows
@@ -54,12 +54,13 @@ def feature_collection(
     zoom: int | None = None,
     extra: dict[str, dict] | None = None,
     crs: str = "wgs84",
-    personal: bool = False,
+    personal: Callable[[str], bool] | bool = False,
 ) -> dict:
     """Grids as a compact GeoJSON FeatureCollection for a map.
 
     Geometries simplified to half a pixel at ``zoom`` and rounded to 6 decimals,
-    shifted to GCJ-02 for GCJ-02 base tiles; phones masked unless ``personal``.
+    shifted to GCJ-02 for GCJ-02 base tiles; phones masked unless ``personal`` (a flag,
+    or a function of the grid's code) allows them.
     """
     geoms = np.array([g.geometry for g in grids], dtype=object)
     tolerance = simplify_tolerance(zoom)
@@ -74,13 +75,17 @@ def feature_collection(
             "code": grid.code,
             "name": grid.name,
             "level": grid.level,
-            **(shown if personal else mask_attributes(shown)),
+            **(shown if _shows(personal, grid.code) else mask_attributes(shown)),
             **extra.get(grid.code, {}),
         }
         features.append(
             {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _shows(personal: Callable[[str], bool] | bool, code: str) -> bool:
+    return personal(code) if callable(personal) else bool(personal)
 
 
 def heat_cells(

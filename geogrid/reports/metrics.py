@@ -24,7 +24,7 @@ from geogrid import codes
 from geogrid.storage.schema import events
 from geogrid.times import utc
 
-__all__ = ["rates", "stats", "frame_of", "closure"]
+__all__ = ["closure", "frame_of", "rates", "stats"]
 
 _LEVELS = ("street", "community", "grid")
 
@@ -78,6 +78,7 @@ def frame_of(conn: sa.Connection, code: str | None) -> pd.DataFrame:
 
 
 def closure(frame: pd.DataFrame, start, end) -> dict:
+    """结案率 and 按期结案率 of the cases in ``frame`` due to close in ``[start, end)``."""
     cases = frame[~frame.status.isin(["rejected", "merged"])]
     due_in = (cases.close_due_at >= start) & (cases.close_due_at < end)
     closed_in = cases.closed_at.notna() & (cases.closed_at >= start) & (cases.closed_at < end)

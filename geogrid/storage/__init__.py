@@ -1,1 +1,1 @@
-"""."""
+"""Storage: the store, its schema, its migrations and its integrity checks."""

@@ -15,17 +15,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
-    "metadata",
     "POSTGIS_GEOMETRY",
+    "api_tokens",
+    "audit",
+    "event_history",
+    "events",
     "generations",
     "grids",
-    "events",
-    "event_history",
-    "stations",
-    "audit",
-    "users",
-    "api_tokens",
+    "metadata",
     "staged_uploads",
+    "stations",
+    "users",
 ]
 
 metadata = sa.MetaData()
@@ -171,6 +171,18 @@ api_tokens = sa.Table(
     sa.Column("name", sa.String(100), nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+)
+
+# Failed logins per username and per client address, counted in the store so
+# every worker and host sees the same count.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
 )
 
 staged_uploads = sa.Table(

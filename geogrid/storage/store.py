@@ -4,7 +4,8 @@ The embedded backend is one SQLite file (no server, no SpatiaLite); the
 production backend is PostgreSQL with PostGIS (``postgresql+psycopg://…``,
 psycopg 3), where migration 0002 adds generated PostGIS geometry columns with
 GiST indexes. The URL comes from ``GEOGRID_DATABASE_URL`` or defaults to
-``instance/geogrid.sqlite``.
+``instance/geogrid.sqlite``; the backends' plumbing is in
+:mod:`geogrid.storage.backends`.
 Boundaries are versioned as generations (as mySociety's MapIt does): a grid
 row is valid from ``generation_low`` to ``generation_high``; one generation is
 active; an import never rewrites an earlier generation.
@@ -12,12 +13,8 @@ active; an import never rewrites an earlier generation.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import threading
-import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,121 +29,43 @@ from geogrid.coords import areas_m2
 from geogrid.engine.assign import DEFAULT_TOLERANCE_M, GridIndex
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.grid import Grid
+from geogrid.storage.backends import (
+    URL_ENV,
+    SQLiteWriteLock,
+    create_engine,
+    database_url,
+    default_url,
+    local_write_lock,
+)
 from geogrid.storage.schema import audit, generations, grids
 
-__all__ = ["Store", "default_url", "URL_ENV"]
+__all__ = ["URL_ENV", "Store", "default_url"]
 
-URL_ENV = "GEOGRID_DATABASE_URL"
 # PostgreSQL advisory lock key ("geog") that orders boundary changes against every other write.
 BOUNDARY_LOCK = 0x67656F67
 _MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def default_url(instance_dir: str | os.PathLike = "instance") -> str:
-    """``GEOGRID_DATABASE_URL`` if set, else the SQLite file in ``instance_dir``."""
-    url = os.environ.get(URL_ENV)
-    if url:
-        return url
-    return f"sqlite:///{Path(instance_dir).resolve() / 'geogrid.sqlite'}"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # Let SQLAlchemy's "begin" hook below emit BEGIN, so writes can say IMMEDIATE.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+class Store:
+    """Grids, generations and the records beside them, in one database.
 
-
-def _sqlite_begin(conn: sa.Connection) -> None:
-    write = conn.get_execution_options().get("geogrid_write")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-class _SQLiteWriter:
-    """The turn to write a SQLite database: this process's threads queue on a lock, and
-    processes on an exclusive ``flock`` of a file beside the database.
-
-    SQLite has one writer at a time, and its own busy handler polls for the turn,
-    sleeping up to 100 ms between tries: under several writers the slowest waits
-    far longer than the work. Waiters here are woken as soon as the turn is free.
+    Parameters
+    ----------
+    url : str, optional
+        A SQLAlchemy database URL; by default :func:`default_url`.
     """
 
-    def __init__(self, database: str | None) -> None:
-        self._threads = threading.Lock()
-        in_memory = database in (None, "", ":memory:")
-        self._path = None if in_memory else f"{database}.writelock"
-        self._fd: int | None = None
-        self._pid: int | None = None
-        self._closer: weakref.finalize | None = None
-
-    def __enter__(self) -> None:
-        self._threads.acquire()
-        if self._path is None:
-            return
-        try:
-            if self._pid != os.getpid():  # a forked child opens its own: locks are per open file
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                self._pid = os.getpid()
-                self._closer = weakref.finalize(self, os.close, self._fd)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        try:
-            if self._path is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
-
-    def close(self) -> None:
-        if self._closer is not None and self._pid == os.getpid():
-            self._closer()  # closes the file once, now rather than when collected
-        self._fd = self._pid = self._closer = None
-
-
-def _postgres_utc(dbapi_connection, _record) -> None:
-    # Naive datetimes are UTC everywhere in geogrid (cases._db); the session agrees.
-    # Committed, because a SET inside a transaction that is rolled back is undone.
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET TIME ZONE 'UTC'")
-    dbapi_connection.commit()
-
-
-class Store:
-    """Grids, generations and the records beside them, in one database."""
-
     def __init__(self, url: str | None = None) -> None:
-        parsed = sa.engine.make_url(url or default_url())
-        if parsed.drivername in ("postgresql", "postgres"):
-            # plain postgresql:// (as libpq and most tools write it) means psycopg 3 here,
-            # not SQLAlchemy's default driver, psycopg2
-            parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed = database_url(url)
         self.url = parsed.render_as_string(hide_password=False)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.backend = parsed.get_backend_name()
-        if self.backend == "postgresql":
-            # A worker outlives database restarts and idle-connection reapers.
-            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
-            sa.event.listen(self.engine, "connect", _postgres_utc)
-        else:
-            self.engine = sa.create_engine(self.url)
-        if self.backend == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            sa.event.listen(self.engine, "begin", _sqlite_begin)
+        self.engine = create_engine(parsed)
         self._writer = self.engine.execution_options(geogrid_write=True)
-        self._local_writer = (
-            _SQLiteWriter(parsed.database) if self.backend == "sqlite" else nullcontext()
-        )
+        self._local_writer = local_write_lock(parsed)
 
     @property
     def display_url(self) -> str:
@@ -178,7 +97,7 @@ class Store:
     def close(self) -> None:
         """Close the pooled connections (a store used after this reconnects)."""
         self.engine.dispose()
-        if isinstance(self._local_writer, _SQLiteWriter):
+        if isinstance(self._local_writer, SQLiteWriteLock):
             self._local_writer.close()
 
     def migrate(self) -> None:
@@ -190,6 +109,7 @@ class Store:
             command.upgrade(config, "head")
 
     def is_initialized(self) -> bool:
+        """Whether the schema has been created (by :meth:`migrate`)."""
         return sa.inspect(self.engine).has_table("generations")
 
     # -- generations ---------------------------------------------------------
@@ -205,12 +125,18 @@ class Store:
             rows = conn.execute(sa.select(generations).order_by(generations.c.id)).mappings()
             return [dict(row) for row in rows]
 
-    def activate(self, generation: int, actor: str = "system") -> None:
-        """Make ``generation`` the active one (a rollback re-activates an earlier one)."""
-        with self.write(boundaries=True) as conn:
-            self._activate(conn, generation, actor)
+    def activate(
+        self, generation: int, actor: str = "system", conn: sa.Connection | None = None
+    ) -> None:
+        """Make ``generation`` the active one (a rollback re-activates an earlier one).
 
-    def _activate(self, conn: sa.Connection, generation: int, actor: str) -> None:
+        Inside ``conn``'s transaction when given (a commit that also writes the
+        generation), else in a boundary write of its own.
+        """
+        if conn is None:
+            with self.write(boundaries=True) as own:
+                self.activate(generation, actor, own)
+            return
         exists = conn.scalar(sa.select(generations.c.id).where(generations.c.id == generation))
         if exists is None:
             raise NotFoundError(f"generation {generation} does not exist")
@@ -294,7 +220,7 @@ class Store:
                 },
             )
         )
-        self._activate(conn, gen, actor)
+        self.activate(gen, actor, conn)
         return gen
 
     def _rows_by_code(self, conn: sa.Connection, generation: int) -> dict[str, sa.Row]:

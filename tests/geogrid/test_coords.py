@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import china, zhengzhou
 
 from geogrid import coords
 from geogrid.errors import InvalidCoordinatesError, InvalidCRSError
@@ -64,10 +65,6 @@ def test_bd09_to_gcj02_agrees_with_published_closed_form_within_its_own_error():
     assert (float(x), float(y)) == pytest.approx((116.39762729119315, 39.90865673957631), abs=1e-6)
     bx, by = coords.gcj02_to_bd09(x, y)
     assert (float(bx), float(by)) == pytest.approx((116.404, 39.915), abs=1e-9)
-
-
-china = st.tuples(st.floats(73.0, 135.0), st.floats(18.0, 53.0))
-zhengzhou = st.tuples(st.floats(113.4, 113.8), st.floats(34.6, 34.95))
 
 
 @given(st.one_of(china, zhengzhou))

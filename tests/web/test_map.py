@@ -77,7 +77,7 @@ def test_lazy_grids_are_simplified_rounded_and_flag_uncovered(api, with_stations
 def test_amap_tiles_shift_everything_to_gcj02(api, with_stations):
     html = api.get("/?tiles=amap").get_data(as_text=True)
     assert "webrd0{s}.is.autonavi.com" in html
-    x, y = from_wgs84(113.575, 34.725, "gcj02")
+    x, _ = from_wgs84(113.575, 34.725, "gcj02")
     assert f"{float(x):.6f}" in html  # the station, shifted ~580 m
     gx, gy = from_wgs84(113.505, 34.705, "gcj02")
     box = f"{float(gx) - 0.001},{float(gy) - 0.001},{float(gx) + 0.001},{float(gy) + 0.001}"

@@ -28,8 +28,10 @@ def plan_upload(upload, scope: str | None) -> tuple[Plan, bytes]:
     """Read, validate and plan an uploaded file (a werkzeug FileStorage)."""
     if upload is None or not upload.filename:
         raise bad("file", f"is required: one of {', '.join(SUFFIXES)}")
-    data = upload.read()
     suffix = Path(upload.filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise bad("file", f"expected one of {', '.join(SUFFIXES)}, got {upload.filename[:200]!r}")
+    data = upload.read()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
@@ -75,7 +77,7 @@ def generations():
     )
 
 
-@bp.post("/generations/<int:generation>/activate")
+@bp.post("/generations/<id:generation>/activate")
 @require("admin")
 def activate(generation: int):
     """Roll back (or forward) to ``generation``; open events are reassigned under it."""

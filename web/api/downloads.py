@@ -29,6 +29,7 @@ def _send(write, filename: str, mimetype: str):
 @bp.get("/report.xlsx")
 @require("read")
 def report():
+    """The per-grid Excel report (counts, closure and on-time rates)."""
     now = current_app.config["CLOCK"]()
     return _send(
         lambda path: export_xlsx(state().store, path, state().categories, now),
@@ -40,6 +41,7 @@ def report():
 @bp.get("/layers.gpkg")
 @require("read")
 def layers():
+    """Every layer as one GeoPackage (personal fields masked)."""
     return _send(
         lambda path: export_gpkg(state().store, path),
         "layers.gpkg",

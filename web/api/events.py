@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, jsonify, request
 
 from geogrid import codes
 from geogrid.cases.queries import EventFilter, event_dict, get_event, list_events
 from geogrid.cases.workflow import STATUSES, transition
-from geogrid.errors import InvalidInputError
+from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.parse import MAX_ID
+from geogrid.policy import may_act_on, may_see_personal
 from geogrid.reports.metrics import stats
 from web.auth import current_user, forbidden, require
-from web.params import bad, get_bbox, get_choice, get_int, get_time
+from web.params import bad, get_bbox, get_choice, get_int, get_time, json_body
 from web.state import state
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1")
@@ -24,38 +24,16 @@ def _now():
     return current_app.config["CLOCK"]()
 
 
-def _json_body():
-    text = request.get_data(as_text=True)
-    if not text.strip():
-        raise bad("body", "is empty; expected JSON")
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as err:
-        raise InvalidInputError(
-            f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}",
-            details=[
-                {"field": "body", "message": err.msg, "line": err.lineno, "column": err.colno}
-            ],
-        ) from None
-    except ValueError as err:
-        raise bad("body", str(err)) from None
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def _personal(user, row) -> bool:
-    return user.role == "admin" or (
-        user.role == "operator" and user.covers(row.district, row.street)
-    )
+    """Whether ``user`` sees ``row``'s reporter (the access policy)."""
+    return may_see_personal(user, row.district, row.street)
 
 
 @bp.post("/events")
 @require("report")
 def post_events():
     """One event (an object) or a batch (an array, or {"events": [...]})."""
-    body = _json_body()
+    body = json_body()
     single = isinstance(body, dict) and "events" not in body
     items = [body] if single else body.get("events") if isinstance(body, dict) else body
     if not isinstance(items, list):
@@ -140,20 +118,21 @@ def get_events():
     return jsonify({"total": total, "limit": limit, "offset": offset, "events": items})
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
 @require("read")
 def get_one_event(event_id: int):
+    """One event with its history (reporter masked unless allowed)."""
     user, now = current_user(), _now()
     with state().store.engine.connect() as conn:
         row, history = get_event(conn, event_id, with_history=True)
     return jsonify(event_dict(row, now, _personal(user, row), history))
 
 
-@bp.patch("/events/<int:event_id>")
+@bp.patch("/events/<id:event_id>")
 @require("handle")
 def patch_event(event_id: int):
     """A workflow transition: {"status": ..., "note": ..., "merge_into": id}."""
-    body = _json_body()
+    body = json_body()
     if not isinstance(body, dict):
         raise bad("body", "expected a JSON object with 'status'")
     unknown = sorted(set(body) - set(_PATCH_FIELDS))
@@ -169,11 +148,19 @@ def patch_event(event_id: int):
     store = state().store
     with store.write() as conn:
         row, _ = get_event(conn, event_id, for_update=True)
-        if not user.covers(row.district, row.street):
+        if not may_act_on(user, row.district, row.street):
             return forbidden(
                 f"event {event_id} is in street {row.street or '(none)'}, "
                 f"outside your scope {user.scope}"
             )
+        merge_into = body.get("merge_into")
+        if target == "merged" and type(merge_into) is int and 0 < merge_into <= MAX_ID:
+            other = _row_or_none(conn, merge_into)
+            if other is not None and not may_act_on(user, other.district, other.street):
+                return forbidden(
+                    f"merge_into: event {merge_into} is in street {other.street or '(none)'}, "
+                    f"outside your scope {user.scope}"
+                )
         transition(
             conn,
             row,
@@ -187,6 +174,14 @@ def patch_event(event_id: int):
     with store.engine.connect() as conn:
         row, history = get_event(conn, event_id, with_history=True)
     return jsonify(event_dict(row, now, _personal(user, row), history))
+
+
+def _row_or_none(conn, event_id: int):
+    """The row of ``event_id``, or None (the workflow then names the missing case)."""
+    try:
+        return get_event(conn, event_id)[0]
+    except NotFoundError:
+        return None
 
 
 @bp.get("/categories")

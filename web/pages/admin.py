@@ -27,6 +27,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def admin_only(view):
+    """A page decorator: log in first, and be an admin."""
+
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         user = current_user()
@@ -42,12 +44,14 @@ def admin_only(view):
 @bp.get("/boundaries")
 @admin_only
 def boundaries():
+    """The boundary upload page with the list of generations."""
     return render_template("admin_boundaries.html", generations=state().store.generations())
 
 
 @bp.post("/boundaries")
 @admin_only
 def preview():
+    """A dry run of an uploaded file: the report and the preview map."""
     upload = request.files.get("file")
     scope = request.form.get("scope", "").strip() or None
     try:
@@ -101,6 +105,7 @@ def _preview_map(the_plan) -> str:
 @bp.post("/boundaries/commit")
 @admin_only
 def commit_upload():
+    """Commit a previewed upload as a new generation."""
     sha, suffix = request.form.get("sha256", ""), request.form.get("suffix", "")
     found = staged(state().store, sha) if len(sha) == 64 else None
     if found is None or found[0] != suffix:
@@ -123,9 +128,10 @@ def commit_upload():
     return redirect(url_for("admin.boundaries"))
 
 
-@bp.post("/generations/<int:generation>/activate")
+@bp.post("/generations/<id:generation>/activate")
 @admin_only
 def activate(generation: int):
+    """Roll back (or forward) to an earlier generation."""
     done = rollback(
         state().store,
         generation,

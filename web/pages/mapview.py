@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import urllib.parse
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -14,6 +16,7 @@ from geogrid import codes
 from geogrid.cases.queries import EventFilter
 from geogrid.cases.workflow import STATUSES
 from geogrid.coords import gcj02_to_wgs84
+from geogrid.policy import may_see_grid_contacts
 from geogrid.reports.hotspots import hot_grids
 from geogrid.reports.mapdata import (
     dissolved,
@@ -36,6 +39,7 @@ from web.state import state
 bp = Blueprint("map", __name__)
 
 _BASE_ZOOM = 13  # streets and communities are simplified for this zoom
+_MAX_PAGES = 32  # cached pages per process
 
 
 class _Base:
@@ -72,7 +76,7 @@ class _Base:
 
 
 def _cache() -> dict:
-    """This app's map caches (never shared between apps in one process)."""
+    """The current app's map caches (never shared between apps in one process)."""
     return current_app.extensions.setdefault(
         "geogrid_map", {"lock": threading.Lock(), "base": None, "pages": {}}
     )
@@ -112,9 +116,9 @@ def _map_filter() -> EventFilter:
     )
 
 
-def _personal() -> bool:
-    user = current_user()
-    return user is not None and user.role in ("operator", "admin")
+def _personal() -> Callable[[str], bool]:
+    """Whether the user may see a grid's contacts, by code (the access policy)."""
+    return functools.partial(may_see_grid_contacts, current_user())
 
 
 @bp.get("/")
@@ -143,9 +147,6 @@ def index():
     return page
 
 
-_MAX_PAGES = 32
-
-
 def warm(app) -> None:
     """Build the index and the map's base for the active generation (at server start)."""
     with app.test_request_context("/"):
@@ -156,18 +157,17 @@ def warm(app) -> None:
 def _data_version() -> tuple:
     """Changes whenever anything on the map could: four indexed look-ups."""
     with state().store.engine.connect() as conn:
-        return tuple(
-            conn.execute(
-                sa.select(
-                    sa.select(sa.func.max(generations.c.id))
-                    .where(generations.c.active)
-                    .scalar_subquery(),
-                    sa.select(sa.func.max(events.c.id)).scalar_subquery(),
-                    sa.select(sa.func.max(event_history.c.id)).scalar_subquery(),
-                    sa.select(sa.func.max(stations_table.c.id)).scalar_subquery(),
-                )
-            ).one()
-        ) + (current_app.config["CLOCK"]().strftime("%Y%m%d%H%M"),)
+        latest = conn.execute(
+            sa.select(
+                sa.select(sa.func.max(generations.c.id))
+                .where(generations.c.active)
+                .scalar_subquery(),
+                sa.select(sa.func.max(events.c.id)).scalar_subquery(),
+                sa.select(sa.func.max(event_history.c.id)).scalar_subquery(),
+                sa.select(sa.func.max(stations_table.c.id)).scalar_subquery(),
+            )
+        ).one()
+        return (*latest, current_app.config["CLOCK"]().strftime("%Y%m%d%H%M"))
 
 
 def standalone_map() -> str:
@@ -182,6 +182,7 @@ def standalone_map() -> str:
 
 
 def _page(standalone: bool) -> str:
+    """The map page for the request's filters, language and tiles, rendered."""
     flt = _map_filter()
     lang = get_choice("lang", ("zh", "en"), "zh")
     tiles = get_choice("tiles", TILES, current_app.config["MAP_TILES"])
@@ -192,41 +193,19 @@ def _page(standalone: bool) -> str:
         open_counts = grid_event_counts(conn, flt, now)
         heat = heat_cells(conn, flt, now, crs=crs)
         panel = stats(conn, now, flt.code, flt.start, flt.end, breakdown=False)
-    gi = hot_grids(
-        base.grid_codes,
-        base.grid_geoms,
-        [sum(counts.get(c, {}).get("by_status", {}).values()) for c in base.grid_codes],
-    )
-    hot = [r for r in gi if r["class"] != "ns"]
-    by_code = {g.code: g for g in base.by_level["grid"]}
+    hot = _hot(base, counts)
     stations = load_stations(state().store, "cooling")
     words = labels(lang)
     words_cat = {
         c.code: (c.name if lang == "zh" else c.name_en) for c in state().categories.values()
     }
-    query = "&" + urllib.parse.urlencode(
-        {k: v for k, v in request.args.items() if k in ("category", "status", "from", "to")}
-        | {"crs": crs}
-    )
     spec = MapSpec(
         bounds=tuple(base.bounds),
         lang=lang,
         tiles=tiles,
         tianditu_key=current_app.config["TIANDITU_KEY"],
         asset_base=url_for("static", filename="vendor"),
-        streets=feature_collection(base.by_level["street"], _BASE_ZOOM, crs=crs, personal=personal),
-        communities=feature_collection(
-            base.by_level["community"], _BASE_ZOOM, crs=crs, personal=personal
-        ),
-        dedicated=feature_collection(
-            base.by_level["dedicated"], _BASE_ZOOM + 2, crs=crs, personal=personal
-        ),
-        hot=feature_collection(
-            [by_code[r["code"]] for r in hot],
-            _BASE_ZOOM,
-            crs=crs,
-            extra={r["code"]: {"gi_class": r["class"], "events": r["count"]} for r in hot},
-        ),
+        **_polygon_layers(base, hot, crs, personal),
         uncovered=base.uncovered_layer(
             stations, current_app.config["WALK_M"], crs, words["layer_uncovered"]
         ),
@@ -234,28 +213,18 @@ def _page(standalone: bool) -> str:
         heat=heat,
         stations=_station_rows(stations, crs),
         walk_m=current_app.config["WALK_M"],
-        grids=feature_collection(base.by_level["grid"], 14, crs=crs) if standalone else None,
-        grids_url=None if standalone else url_for("map.map_grids"),
-        events_url=None if standalone else url_for("map.map_events"),
-        query=query,
+        **_grid_sources(base, crs, standalone),
+        query=_layer_query(crs),
         categories=words_cat,
     )
-    root = build_map(spec).get_root()
-    root.render()
-    top = sorted((r for r in hot if r["class"].startswith("hot")), key=lambda r: -r["z"])[:10]
     return render_template(
         "map.html",
-        header=root.header.render(),
-        body=root.html.render(),
-        script=root.script.render(),
+        **_rendered(spec),
         panel=panel,
         lang=lang,
         tiles=tiles,
         tile_choices=TILES,
-        hot=[
-            {**r, "name": by_code[r["code"]].name, "bounds": base.grid_bounds[r["code"]]}
-            for r in top
-        ],
+        hot=_top_hot(hot, base),
         streets=base.by_level["street"],
         communities=base.by_level["community"],
         categories=words_cat,
@@ -267,6 +236,75 @@ def _page(standalone: bool) -> str:
             "map.index", **(request.args.to_dict() | {"lang": "en" if lang == "zh" else "zh"})
         ),
     )
+
+
+def _hot(base: _Base, counts: dict) -> list[dict]:
+    """The grids with significant Gi* hot or cold spots of all the filtered events."""
+    gi = hot_grids(
+        base.grid_codes,
+        base.grid_geoms,
+        [sum(counts.get(c, {}).get("by_status", {}).values()) for c in base.grid_codes],
+    )
+    return [r for r in gi if r["class"] != "ns"]
+
+
+def _polygon_layers(base: _Base, hot: list[dict], crs: str, personal) -> dict:
+    """The embedded polygon layers: streets, communities, dedicated grids and hot spots."""
+    by_code = {g.code: g for g in base.by_level["grid"]}
+    return {
+        "streets": feature_collection(
+            base.by_level["street"], _BASE_ZOOM, crs=crs, personal=personal
+        ),
+        "communities": feature_collection(
+            base.by_level["community"], _BASE_ZOOM, crs=crs, personal=personal
+        ),
+        "dedicated": feature_collection(
+            base.by_level["dedicated"], _BASE_ZOOM + 2, crs=crs, personal=personal
+        ),
+        "hot": feature_collection(
+            [by_code[r["code"]] for r in hot],
+            _BASE_ZOOM,
+            crs=crs,
+            extra={r["code"]: {"gi_class": r["class"], "events": r["count"]} for r in hot},
+        ),
+    }
+
+
+def _grid_sources(base: _Base, crs: str, standalone: bool) -> dict:
+    """Where the fine layers come from: embedded grids (standalone) or the data URLs."""
+    return {
+        "grids": feature_collection(base.by_level["grid"], 14, crs=crs) if standalone else None,
+        "grids_url": None if standalone else url_for("map.map_grids"),
+        "events_url": None if standalone else url_for("map.map_events"),
+    }
+
+
+def _layer_query(crs: str) -> str:
+    """The query string the lazy layers add to their requests: the filters and ``crs``."""
+    return "&" + urllib.parse.urlencode(
+        {k: v for k, v in request.args.items() if k in ("category", "status", "from", "to")}
+        | {"crs": crs}
+    )
+
+
+def _rendered(spec: MapSpec) -> dict:
+    """The folium map of ``spec`` rendered: its header, body and script."""
+    root = build_map(spec).get_root()
+    root.render()
+    return {
+        "header": root.header.render(),
+        "body": root.html.render(),
+        "script": root.script.render(),
+    }
+
+
+def _top_hot(hot: list[dict], base: _Base) -> list[dict]:
+    """The ten hottest grids for the side panel, with their names and bounds."""
+    by_code = {g.code: g for g in base.by_level["grid"]}
+    top = sorted((r for r in hot if r["class"].startswith("hot")), key=lambda r: -r["z"])[:10]
+    return [
+        {**r, "name": by_code[r["code"]].name, "bounds": base.grid_bounds[r["code"]]} for r in top
+    ]
 
 
 def _grid_event_rows(counts: dict, base: _Base, crs: str) -> list[dict]:

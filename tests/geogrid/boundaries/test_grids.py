@@ -158,7 +158,7 @@ def test_every_problem_is_reported_not_just_the_first():
     features = small_features()
     features[9]["properties"].pop("code")
     features[6]["geometry"] = BOWTIE
-    with pytest.raises(InvalidInputError, match="^2 problems in the grids") as info:
+    with pytest.raises(InvalidInputError, match=r"^2 problems in the grids") as info:
         read_grids(collection(features))
     # the micro grids of the refused grid 6 are not reported as orphans
     assert [d["index"] for d in info.value.details] == [6, 9]

@@ -297,7 +297,9 @@ def test_zip_traversal_and_bombs_are_refused_before_extraction(tmp_path):
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as z:
         z.writestr("../../etc/grids.shp", b"x")
-    with pytest.raises(InvalidInputError, match="unsafe path in the zip: '../../etc/grids.shp'"):
+    with pytest.raises(
+        InvalidInputError, match=r"unsafe path in the zip: '\.\./\.\./etc/grids\.shp'"
+    ):
         read_features(evil, "evil.zip")
     big = tmp_path / "big.zip"
     with zipfile.ZipFile(big, "w", compression=zipfile.ZIP_DEFLATED) as z:

@@ -103,3 +103,26 @@ def test_an_event_committed_after_a_later_id_is_still_seen(store):
     _insert_event(store, 1, 113.7)  # committed late, below the top already read
     finder.sync()
     assert [i for _, i in finder.find("noise", 113.7, 34.78, T)] == [1]
+
+
+def test_nearest_is_the_first_of_find_with_many_events_at_one_spot():
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    finder = DuplicateFinder(None)
+    spots = [(113.6 + rng.uniform(0, 0.001), 34.78 + rng.uniform(0, 0.001)) for _ in range(6)]
+    alive = []
+    for event_id in range(1, 400):
+        lon, lat = spots[rng.integers(len(spots))]
+        at = T + timedelta(hours=float(rng.integers(0, 200)))
+        finder.add(event_id, "noise", lon, lat, at)
+        alive.append(event_id)
+        if rng.random() < 0.2:
+            finder.remove(alive.pop(int(rng.integers(len(alive)))))
+    for _ in range(300):
+        lon, lat = spots[rng.integers(len(spots))]
+        lon += rng.normal(0, 2e-4)
+        at = T + timedelta(hours=float(rng.integers(-50, 250)))
+        hits = finder.find("noise", lon, lat, at)
+        assert finder.nearest("noise", lon, lat, at) == (hits[0] if hits else None)
+        assert {i for _, i in hits} <= set(alive)

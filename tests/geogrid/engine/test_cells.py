@@ -66,7 +66,7 @@ def test_holes_and_multipolygons():
     geoms = np.array([outer, island, multi], dtype=object)
     rng = np.random.default_rng(3)
     xy = np.vstack(
-        [[113.59, 34.69] + rng.uniform(0, 0.08, (20000, 2)), _points_on(geoms, rng, 2000)]
+        [np.array([113.59, 34.69]) + rng.uniform(0, 0.08, (20000, 2)), _points_on(geoms, rng, 2000)]
     )
     _compare(geoms, xy[:, 0], xy[:, 1])
     owner, _ = CellEngine(geoms).owners([113.61, 113.601, 113.635], [34.71, 34.701, 34.702])

@@ -51,7 +51,7 @@ def test_postgis_agrees_with_every_stored_assignment(postgis_url, demo_grids):
     ]
     # and 200 about 18 m west of points along the district's boundary: many are just
     # outside it, which is where "nearest" applies
-    district = [g for g in demo_grids if g.level == "district"][0].geometry
+    district = next(g for g in demo_grids if g.level == "district").geometry
     for k in range(200):
         on_edge = district.exterior.interpolate(k / 200, normalized=True)
         items.append({"lon": on_edge.x - 0.0002, "lat": on_edge.y, "category": "noise"})

@@ -127,7 +127,7 @@ def test_a_failure_mid_import_stores_nothing(store, small_grids, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_activate", explode)  # after grid rows were inserted
+    monkeypatch.setattr(store, "activate", explode)  # after grid rows were inserted
     changed = [g.__class__(g.code, g.name + "·", g.geometry, g.attributes) for g in small_grids]
     with pytest.raises(RuntimeError, match="disk full"):
         store.import_grids(changed)

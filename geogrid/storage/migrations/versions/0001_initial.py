@@ -15,6 +15,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_audit()
+    _create_generations()
+    _create_stations()
+    _create_users()
+    _create_events()
+    _create_grids()
+    _create_event_history()
+
+
+def _create_audit() -> None:
+    """The audit trail of who changed what."""
     op.create_table(
         "audit",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -25,6 +36,10 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def _create_generations() -> None:
+    """The boundary generations."""
     op.create_table(
         "generations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -37,6 +52,10 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def _create_stations() -> None:
+    """The service stations."""
     op.create_table(
         "stations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -53,6 +72,10 @@ def upgrade() -> None:
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def _create_users() -> None:
+    """The users and their API tokens."""
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -80,6 +103,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_sha256"),
     )
+
+
+def _create_events() -> None:
+    """The events and their indexes."""
     op.create_table(
         "events",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -134,6 +161,10 @@ def upgrade() -> None:
     op.create_index("ix_events_reported_at", "events", ["reported_at"], unique=False)
     op.create_index("ix_events_status", "events", ["status"], unique=False)
     op.create_index("ix_events_street", "events", ["street"], unique=False)
+
+
+def _create_grids() -> None:
+    """The grids and their indexes."""
     op.create_table(
         "grids",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -165,6 +196,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_grids_generations", "grids", ["generation_low", "generation_high"], unique=False
     )
+
+
+def _create_event_history() -> None:
+    """Each event's status history and its index."""
     op.create_table(
         "event_history",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -1,0 +1,1 @@
+"""The migration scripts, one revision a file, applied in order."""

@@ -1,0 +1,157 @@
+"""The database backends under the store: URLs, engines and their session settings.
+
+SQLite is one file (no server, no SpatiaLite); its connections enforce foreign
+keys and use WAL, and writers take their turn through :class:`SQLiteWriteLock`.
+PostgreSQL (with PostGIS) is reached through psycopg 3, and its sessions run in
+UTC. The URL comes from ``GEOGRID_DATABASE_URL`` or defaults to
+``instance/geogrid.sqlite``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import weakref
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+import sqlalchemy as sa
+
+__all__ = [
+    "URL_ENV",
+    "SQLiteWriteLock",
+    "create_engine",
+    "database_url",
+    "default_url",
+    "local_write_lock",
+]
+
+URL_ENV = "GEOGRID_DATABASE_URL"
+
+
+def default_url(instance_dir: str | os.PathLike = "instance") -> str:
+    """``GEOGRID_DATABASE_URL`` if set, else the SQLite file in ``instance_dir``."""
+    url = os.environ.get(URL_ENV)
+    if url:
+        return url
+    return f"sqlite:///{Path(instance_dir).resolve() / 'geogrid.sqlite'}"
+
+
+def database_url(url: str | None = None) -> sa.URL:
+    """The URL to connect to: ``url``, else :func:`default_url`, with its driver settled.
+
+    Plain ``postgresql://`` (as libpq and most tools write it) means psycopg 3
+    here, not SQLAlchemy's default driver, psycopg2.
+    """
+    parsed = sa.engine.make_url(url or default_url())
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _in_memory(database: str | None) -> bool:
+    return database in (None, "", ":memory:")
+
+
+def create_engine(url: sa.URL) -> sa.Engine:
+    """An engine for ``url`` with geogrid's session settings for its backend.
+
+    For a SQLite file, its folder is created first.
+    """
+    rendered = url.render_as_string(hide_password=False)
+    backend = url.get_backend_name()
+    if backend == "sqlite" and not _in_memory(url.database):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if backend == "postgresql":
+        # A worker outlives database restarts and idle-connection reapers.
+        engine = sa.create_engine(rendered, pool_pre_ping=True)
+        sa.event.listen(engine, "connect", _postgres_utc)
+    else:
+        engine = sa.create_engine(rendered)
+    if backend == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def local_write_lock(url: sa.URL) -> AbstractContextManager[None]:
+    """What a write holds in this process before it begins: SQLite's writer turn, else nothing."""
+    if url.get_backend_name() == "sqlite":
+        return SQLiteWriteLock(url.database)
+    return nullcontext()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" hook below emit BEGIN, so writes can say IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    write = conn.get_execution_options().get("geogrid_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _postgres_utc(dbapi_connection, _record) -> None:
+    # Naive datetimes are UTC everywhere in geogrid (geogrid.times.to_db_time); the session agrees.
+    # Committed, because a SET inside a transaction that is rolled back is undone.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
+
+
+class SQLiteWriteLock:
+    """The turn to write a SQLite database, taken with ``with``.
+
+    This process's threads queue on a lock, and processes on an exclusive
+    ``flock`` of a file beside the database. SQLite has one writer at a time,
+    and its own busy handler polls for the turn, sleeping up to 100 ms between
+    tries: under several writers the slowest waits far longer than the work.
+    Waiters here are woken as soon as the turn is free.
+
+    Parameters
+    ----------
+    database : str or None
+        The database file; None, empty or ``:memory:`` locks threads only.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = None if _in_memory(database) else f"{database}.writelock"
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self._closer: weakref.finalize | None = None
+
+    def __enter__(self) -> None:
+        """Wait for the turn to write: first this process's, then the file lock's."""
+        self._threads.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._pid != os.getpid():  # a forked child opens its own: locks are per open file
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+                self._closer = weakref.finalize(self, os.close, self._fd)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        """Give up the turn to write."""
+        try:
+            if self._path is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def close(self) -> None:
+        """Close the lock file now, rather than when the lock is collected."""
+        if self._closer is not None and self._pid == os.getpid():
+            self._closer()  # closes the file once
+        self._fd = self._pid = self._closer = None

@@ -1,0 +1,45 @@
+"""The kernels of the cell engine, called directly with a hand-made CellGrid."""
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon
+
+from geogrid.engine import kernels
+from geogrid.engine.cells import CellEngine
+from geogrid.engine.kernels import CellGrid
+
+
+def _two_squares():
+    geoms = np.array([shapely.box(0.0, 0.0, 1.0, 1.0), shapely.box(1.0, 0.0, 2.0, 1.0)])
+    multi = [MultiPolygon([g]) for g in geoms]
+    _, coords, (rings, parts, polys) = shapely.to_ragged_array(multi)
+    polygons = (coords, rings.astype(np.int64), parts[polys].astype(np.int64))
+    return geoms, polygons
+
+
+def test_build_and_query_with_a_hand_made_grid():
+    geoms, polygons = _two_squares()
+    grid = CellGrid(-0.5, -0.5, 0.25, 0.25, 12, 8, 1e-9)  # 3 x 2 degrees, 0.5 all round
+    tables = kernels.build_tables(*polygons, shapely.bounds(geoms), grid)
+    assert tables[0].shape == (grid.nx * grid.ny,)
+    x = np.array([0.5, 1.5, 1.0, 0.0, 0.3, 2.5, np.nan])
+    y = np.array([0.5, 0.5, 0.5, 0.0, 1e-12, 0.5, 0.5])
+    owners, unsure, vertex = kernels.query(x, y, *tables, *polygons, grid)
+    # inside, inside, on the shared edge (GEOS decides), a vertex, near an edge, outside, NaN
+    assert list(owners) == [0, 1, -1, 0, -1, -1, -1]
+    assert list(unsure) == [False, False, True, False, True, False, True]
+    assert list(vertex) == [False, False, False, True, False, False, False]
+    for k in range(len(x)):
+        one = kernels.query_one(x[k], y[k], *tables, *polygons, *grid)
+        assert one == (owners[k], unsure[k], vertex[k])
+
+
+def test_engine_grid_is_typed_for_numba():
+    engine = CellEngine(_two_squares()[0], cell_m=5000.0)
+    grid = engine.grid
+    assert isinstance(grid, CellGrid)
+    assert [type(v) for v in grid] == [float] * 4 + [int] * 2 + [float]
+    assert grid.x0 < 0.0 < 2.0 < grid.x0 + grid.nx * grid.dx
+    assert grid.y0 < 0.0 < 1.0 < grid.y0 + grid.ny * grid.dy
+    assert engine.nbytes == sum(a.nbytes for a in engine._arrays)
+    assert CellEngine([]).nbytes == 0
