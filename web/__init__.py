@@ -59,17 +59,18 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
 def _register_blueprints(app: Flask) -> None:
     """Every surface's blueprint; the token-authenticated and read-only ones skip CSRF."""
     from web import errors, open311
-    from web.api import boundaries, downloads, events, grids, stations
+    from web.api import boundaries, docs, downloads, events, grids, mapdata, stations
     from web.ogc import views as ogc
     from web.pages import admin, login, mapview
 
     errors.register(app)
     app.before_request(check_request_text)
     csrf = CSRFProtect(app)
-    for module in (login, grids, events, stations, mapview, boundaries, admin, open311, ogc):
+    for module in (login, grids, events, stations, mapview, mapdata, boundaries, admin, docs):
         app.register_blueprint(module.bp)
-    app.register_blueprint(downloads.bp)
-    for module in (grids, events, stations, mapview, boundaries, open311):
+    for module in (open311, ogc, downloads):
+        app.register_blueprint(module.bp)
+    for module in (grids, events, stations, mapview, mapdata, boundaries, open311, docs):
         csrf.exempt(module.bp)  # bearer tokens, or reads only: see web.auth
 
 

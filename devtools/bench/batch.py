@@ -61,9 +61,19 @@ def _one_run(grids, kind: str, n: int) -> dict:
         store.import_grids(grids)
         intake, index, now = Intake(store, load_categories()), store.index(), datetime.now(UTC)
         waits: list[float] = []
+        writing = threading.Event()
+        write = store.write
+
+        @contextmanager
+        def signalled_write(*args, **kwargs):
+            with write(*args, **kwargs) as conn:
+                writing.set()
+                yield conn
+
+        store.write = signalled_write
 
         def single() -> None:
-            time.sleep(0.3)  # the batch holds the write lock by now
+            writing.wait()  # the batch holds the write lock now
             t0 = time.perf_counter()
             intake.submit([_items("spread", 1, rng)[0]], "single", index, now)
             waits.append(time.perf_counter() - t0)

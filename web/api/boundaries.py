@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from geogrid.boundaries.redraw import Plan, commit, plan, rollback
 from geogrid.boundaries.upload import SUFFIXES, read_features
 from web.auth import current_user, require
-from web.params import bad
+from web.params import CODE_PATTERN, bad, operation
 from web.state import state
 
 bp = Blueprint("boundaries", __name__, url_prefix="/api/v1")
@@ -48,6 +48,26 @@ def plan_upload(upload, scope: str | None) -> tuple[Plan, bytes]:
 
 
 @bp.post("/boundaries")
+@operation(
+    auth="administer",
+    body=(
+        "multipart/form-data",
+        {
+            "type": "object",
+            "properties": {
+                "file": {"type": "string", "format": "binary"},
+                "scope": {"type": "string", "pattern": CODE_PATTERN},
+                "commit": {"type": "string", "enum": ["true", "false", "1", "0"]},
+                "reassign_closed": {"type": "string", "enum": ["true", "false", "1", "0"]},
+            },
+            "required": ["file"],
+        },
+    ),
+    responses={
+        200: ("the dry run's report", "application/json"),
+        201: ("the report of the committed generation", "application/json"),
+    },
+)
 @require("admin")
 def upload_boundaries():
     """A whole set, or the subtree under ``scope``: a report; ``commit=true`` to apply it."""
@@ -68,6 +88,7 @@ def upload_boundaries():
 
 
 @bp.get("/generations")
+@operation(auth="read events", responses={200: ("the generations", "application/json")})
 @require("read")
 def generations():
     """Every boundary generation, oldest first, the active one marked."""
@@ -78,6 +99,7 @@ def generations():
 
 
 @bp.post("/generations/<id:generation>/activate")
+@operation(auth="administer", responses={200: ("what the rollback reassigned", "application/json")})
 @require("admin")
 def activate(generation: int):
     """Roll back (or forward) to ``generation``; open events are reassigned under it."""

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
-from geogrid import codes
 from geogrid.cases.queries import EventFilter, event_dict, get_event, list_events
 from geogrid.cases.workflow import STATUSES, transition
-from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.errors import NotFoundError
 from geogrid.parse import MAX_ID
 from geogrid.policy import may_act_on, may_see_personal
 from geogrid.reports.metrics import stats
 from web.auth import current_user, forbidden, require
-from web.params import bad, get_bbox, get_choice, get_int, get_time, json_body
+from web.params import (
+    args,
+    bad,
+    bbox,
+    choice,
+    grid_code,
+    integer,
+    json_body,
+    moment,
+    operation,
+)
 from web.state import state
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1")
@@ -29,7 +38,36 @@ def _personal(user, row) -> bool:
     return may_see_personal(user, row.district, row.street)
 
 
+_EVENT = {
+    "type": "object",
+    "properties": {
+        "lon": {"type": "number"},
+        "lat": {"type": "number"},
+        "crs": {"type": "string", "enum": ["wgs84", "cgcs2000", "gcj02", "bd09"]},
+        "category": {"type": "string"},
+        "description": {"type": "string", "maxLength": 4000},
+        "source": {"type": "string"},
+        "reported_at": {"type": "string", "format": "date-time"},
+        "reporter_name": {"type": "string", "maxLength": 100},
+        "reporter_phone": {"type": "string", "maxLength": 40},
+        "idempotency_key": {"type": "string", "maxLength": 100},
+    },
+    "required": ["lon", "lat", "category"],
+}
+
+
 @bp.post("/events")
+@operation(
+    auth="report events",
+    body=(
+        "application/json",
+        {"oneOf": [_EVENT, {"type": "array", "items": _EVENT, "maxItems": 10_000}]},
+    ),
+    responses={
+        201: ("the event, stored and assigned", "application/json"),
+        200: ("a batch's results by index, or an event sent again", "application/json"),
+    },
+)
 @require("report")
 def post_events():
     """One event (an object) or a batch (an array, or {"events": [...]})."""
@@ -61,39 +99,48 @@ def post_events():
     return jsonify({"results": out, **counts}), 200
 
 
-def _filter() -> EventFilter:
-    code = None
-    for name in ("code", "street", "community", "grid", "micro"):
-        value = request.args.get(name)
-        if not value:
-            continue
-        try:
-            level = codes.level_of(value)
-        except InvalidInputError as err:
-            raise bad(name, str(err)) from None
-        if name != "code" and level != name:
-            raise bad(name, f"expected a {name} code, got the {level} code {value!r}")
-        code = value
-    overdue = get_choice("overdue", ("true", "false"))
+_LEVELS = ("street", "community", "grid", "micro")
+FILTERS = (
+    grid_code("code", "events in this grid and every grid below it"),
+    *(grid_code(level, f"events in this {level} (a {level} code)", level) for level in _LEVELS),
+    choice("category", lambda: tuple(state().categories), None, "one event category"),
+    choice("status", STATUSES, None, "one workflow status"),
+    choice("overdue", ("true", "false"), None, "only overdue cases, or only those on time"),
+    moment("from", "reported at or after (ISO 8601 with a zone)"),
+    moment("to", "reported before (ISO 8601 with a zone)"),
+    bbox(),
+)
+
+
+def _filter(query: dict) -> EventFilter:
+    code = next((query[n] for n in ("code", *_LEVELS) if query[n]), None)
+    overdue = query["overdue"]
     return EventFilter(
         code=code,
-        category=get_choice("category", tuple(state().categories)),
-        status=get_choice("status", STATUSES),
+        category=query["category"],
+        status=query["status"],
         overdue=None if overdue is None else overdue == "true",
-        start=get_time("from"),
-        end=get_time("to"),
-        bbox_wgs84=get_bbox(),
+        start=query["from"],
+        end=query["to"],
+        bbox_wgs84=query["bbox"],
     )
 
 
 @bp.get("/events")
+@operation(
+    *FILTERS,
+    integer("limit", 1, 1000, 100, "events per page"),
+    integer("offset", 0, 10**9, 0, "events to skip"),
+    choice("format", ("json", "geojson"), "json", "a page object, or a GeoJSON FeatureCollection"),
+    auth="read events",
+    responses={200: ("a page of events", "application/json")},
+)
 @require("read")
 def get_events():
     """A page of events, newest first; ``format=geojson`` for a FeatureCollection."""
-    flt = _filter()
-    limit = get_int("limit", 100, 1, 1000)
-    offset = get_int("offset", 0, 0, 10**9)
-    fmt = get_choice("format", ("json", "geojson"), "json")
+    query = args()
+    flt = _filter(query)
+    limit, offset, fmt = query["limit"], query["offset"], query["format"]
     user, now = current_user(), _now()
     with state().store.engine.connect() as conn:
         rows, total = list_events(conn, flt, now, limit, offset)
@@ -119,6 +166,7 @@ def get_events():
 
 
 @bp.get("/events/<id:event_id>")
+@operation(auth="read events", responses={200: ("the event and its history", "application/json")})
 @require("read")
 def get_one_event(event_id: int):
     """One event with its history (reporter masked unless allowed)."""
@@ -129,6 +177,22 @@ def get_one_event(event_id: int):
 
 
 @bp.patch("/events/<id:event_id>")
+@operation(
+    auth="change case status",
+    body=(
+        "application/json",
+        {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": list(STATUSES)},
+                "note": {"type": "string", "maxLength": 4000},
+                "merge_into": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            },
+            "required": ["status"],
+        },
+    ),
+    responses={200: ("the event after the step, with its history", "application/json")},
+)
 @require("handle")
 def patch_event(event_id: int):
     """A workflow transition: {"status": ..., "note": ..., "merge_into": id}."""
@@ -185,22 +249,25 @@ def _row_or_none(conn, event_id: int):
 
 
 @bp.get("/categories")
+@operation(responses={200: ("the categories", "application/json")})
 def get_categories():
     """The event categories and their deadlines per stage (hours)."""
     return jsonify({"categories": [c.as_dict() for c in state().categories.values()]})
 
 
 @bp.get("/stats")
+@operation(
+    grid_code("code", "statistics of this grid and every grid below it"),
+    moment("from", "reported at or after (ISO 8601 with a zone)"),
+    moment("to", "reported before (ISO 8601 with a zone)"),
+    auth="read events",
+    responses={200: ("the statistics", "application/json")},
+)
 @require("read")
 def get_stats():
     """Counts, closure and on-time rates, median time to close; per street, community, grid."""
-    code = request.args.get("code") or None
-    if code is not None:
-        try:
-            codes.validate_code(code)
-        except InvalidInputError as err:
-            raise bad("code", str(err)) from None
-    start, end = get_time("from"), get_time("to")
+    query = args()
+    code, start, end = query["code"], query["from"], query["to"]
     if start and end and start >= end:
         raise bad("to", "must be later than 'from'")
     with state().store.engine.connect() as conn:

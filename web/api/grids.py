@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from geogrid import codes
 from geogrid.boundaries.grids import grid_to_feature
@@ -11,7 +11,7 @@ from geogrid.coords import CRS_NAMES, check_lonlat
 from geogrid.errors import InvalidInputError
 from geogrid.grid import Grid
 from geogrid.privacy import mask_attributes
-from web.params import bad, get_bbox, get_choice, get_float, get_int
+from web.params import args, bad, bbox, choice, grid_code, integer, number, operation
 from web.state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -25,6 +25,12 @@ def _feature(grid: Grid, generation: int) -> dict:
 
 
 @bp.get("/health")
+@operation(
+    responses={
+        200: ("this worker reaches the database", "application/json"),
+        503: ("the database is unreachable", "application/json"),
+    }
+)
 def health():
     """For a load balancer: 200 when this worker reaches the database, else 503."""
     store = state().store
@@ -36,24 +42,21 @@ def health():
     return jsonify({"status": "ok", "database": store.backend, "generation": generation})
 
 
-def _code_param() -> str | None:
-    code = request.args.get("code")
-    if code in (None, ""):
-        return None
-    try:
-        return codes.validate_code(code)
-    except InvalidInputError as err:
-        raise bad("code", str(err)) from None
-
-
 @bp.get("/grids")
+@operation(
+    choice("level", codes.LEVELS, None, "only grids of this level"),
+    grid_code("code", "a grid and every grid below it"),
+    bbox(),
+    integer("limit", 1, MAX_LIMIT, 1000, "grids per page"),
+    integer("offset", 0, 10**9, 0, "grids to skip"),
+    responses={200: ("a GeoJSON FeatureCollection of grids", "application/json")},
+)
 def grids():
     """The active generation's grids as a GeoJSON FeatureCollection, filtered."""
-    level = get_choice("level", codes.LEVELS)
-    code = _code_param()
-    bbox = get_bbox()
-    limit = get_int("limit", 1000, 1, MAX_LIMIT)
-    offset = get_int("offset", 0, 0, 10**9)
+    query = args()
+    level, code, bbox, limit, offset = (
+        query[k] for k in ("level", "code", "bbox", "limit", "offset")
+    )
     store = state().store
     generation = store.active_generation()
     found = store.load_grids(
@@ -72,6 +75,7 @@ def grids():
 
 
 @bp.get("/grids/<code>")
+@operation(responses={200: ("one grid as a GeoJSON Feature", "application/json")})
 def grid(code: str):
     """One grid of the active generation, as a GeoJSON Feature."""
     try:
@@ -84,11 +88,16 @@ def grid(code: str):
 
 
 @bp.get("/locate")
+@operation(
+    number("lon", "longitude of the point"),
+    number("lat", "latitude of the point"),
+    choice("crs", CRS_NAMES, "wgs84", "the point's coordinate system"),
+    responses={200: ("the grid chain of the point", "application/json")},
+)
 def locate():
     """The assignment of one point; nothing is stored."""
-    lon = get_float("lon")
-    lat = get_float("lat")
-    crs = get_choice("crs", CRS_NAMES, "wgs84")
+    query = args()
+    lon, lat, crs = query["lon"], query["lat"], query["crs"]
     try:
         x, y = check_lonlat(lon, lat)
     except InvalidInputError as err:

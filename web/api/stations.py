@@ -11,7 +11,7 @@ from geogrid.coords import CRS_NAMES, check_lonlat, to_wgs84
 from geogrid.errors import InvalidInputError
 from geogrid.stations import KINDS, import_stations, load_stations, nearest_station, read_stations
 from web.auth import require
-from web.params import bad, get_choice, get_float
+from web.params import args, bad, choice, number, operation
 from web.state import state
 
 bp = Blueprint("stations", __name__, url_prefix="/api/v1")
@@ -30,19 +30,29 @@ def _feature(station, distance_m: float | None = None) -> dict:
 
 
 @bp.get("/stations")
+@operation(
+    choice("kind", KINDS, None, "only stations of this kind"),
+    responses={200: ("a GeoJSON FeatureCollection of stations", "application/json")},
+)
 def stations():
     """Every station (``kind=cooling|daycare|grid_home`` to choose) as GeoJSON."""
-    kind = get_choice("kind", KINDS)
+    kind = args()["kind"]
     found = load_stations(state().store, kind)
     return jsonify({"type": "FeatureCollection", "features": [_feature(s) for s in found]})
 
 
 @bp.get("/stations/nearest")
+@operation(
+    number("lon", "longitude of the point"),
+    number("lat", "latitude of the point"),
+    choice("crs", CRS_NAMES, "wgs84", "the point's coordinate system"),
+    choice("kind", KINDS, "cooling", "which stations"),
+    responses={200: ("the nearest station, with its distance", "application/json")},
+)
 def nearest():
     """The nearest station to a point, with its walking-free geodesic distance in metres."""
-    lon, lat = get_float("lon"), get_float("lat")
-    crs = get_choice("crs", CRS_NAMES, "wgs84")
-    kind = get_choice("kind", KINDS, "cooling")
+    query = args()
+    lon, lat, crs, kind = query["lon"], query["lat"], query["crs"], query["kind"]
     try:
         x, y = check_lonlat(lon, lat)
     except InvalidInputError as err:
@@ -53,6 +63,18 @@ def nearest():
 
 
 @bp.post("/stations")
+@operation(
+    auth="administer",
+    body=(
+        "multipart/form-data",
+        {
+            "type": "object",
+            "properties": {"file": {"type": "string", "format": "binary"}},
+            "required": ["file"],
+        },
+    ),
+    responses={201: ("how many stations were imported", "application/json")},
+)
 @require("admin")
 def upload():
     """Replace the stations of the kinds in an uploaded GeoJSON or CSV file (``file``)."""

@@ -10,12 +10,11 @@ from collections.abc import Callable
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 
 from geogrid import codes
 from geogrid.cases.queries import EventFilter
 from geogrid.cases.workflow import STATUSES
-from geogrid.coords import gcj02_to_wgs84
 from geogrid.policy import may_see_grid_contacts
 from geogrid.reports.hotspots import hot_grids
 from geogrid.reports.mapdata import (
@@ -23,7 +22,6 @@ from geogrid.reports.mapdata import (
     feature_collection,
     grid_event_counts,
     heat_cells,
-    open_events,
 )
 from geogrid.reports.metrics import stats
 from geogrid.stations import load_stations, uncovered
@@ -33,7 +31,7 @@ from maps.assets import inline_assets
 from maps.build import TILES, MapSpec, build_map
 from maps.text import labels
 from web.auth import current_user
-from web.params import bad, get_bbox, get_choice, get_int, get_time
+from web.params import bad, choice, get_choice, grid_code, moment
 from web.state import state
 
 bp = Blueprint("map", __name__)
@@ -82,7 +80,8 @@ def _cache() -> dict:
     )
 
 
-def _base() -> _Base:
+def map_base() -> _Base:
+    """The map's base for the active generation, built once per process and generation."""
     index, grids, _ = state().active()  # one consistent generation
     cache = _cache()
     with cache["lock"]:
@@ -95,28 +94,31 @@ def _crs(tiles: str) -> str:
     return "gcj02" if tiles == "amap" else "wgs84"
 
 
-def _map_filter() -> EventFilter:
-    code = request.args.get("code") or None
-    if code is not None:
-        try:
-            level = codes.level_of(code)
-        except ValueError as err:
-            raise bad("code", str(err)) from None
-        if level not in ("district", "street", "community", "grid"):
-            raise bad("code", f"expected a street, community or grid code, got {level} {code!r}")
-    start, end = get_time("from"), get_time("to")
+#: the map's event filters: the page and its data endpoints read the same parameters
+MAP_FILTERS = (
+    grid_code("code", "a street, community or grid and what lies below it"),
+    choice("category", lambda: tuple(state().categories), None, "one event category"),
+    choice("status", STATUSES, None, "one workflow status"),
+    moment("from", "reported at or after (ISO 8601 with a zone)"),
+    moment("to", "reported before (ISO 8601 with a zone)"),
+)
+
+
+def map_filter() -> EventFilter:
+    """The map's event filters from the query string (see :data:`MAP_FILTERS`)."""
+    query = {p.name: p.value() for p in MAP_FILTERS}
+    code, start, end = query["code"], query["from"], query["to"]
+    level = codes.level_of(code) if code is not None else None
+    if level not in (None, "district", "street", "community", "grid"):
+        raise bad("code", f"expected a street, community or grid code, got {level} {code!r}")
     if start and end and start >= end:
         raise bad("to", "must be later than 'from'")
     return EventFilter(
-        code=code,
-        category=get_choice("category", tuple(state().categories)),
-        status=get_choice("status", STATUSES),
-        start=start,
-        end=end,
+        code=code, category=query["category"], status=query["status"], start=start, end=end
     )
 
 
-def _personal() -> Callable[[str], bool]:
+def grid_contacts_shown() -> Callable[[str], bool]:
     """Whether the user may see a grid's contacts, by code (the access policy)."""
     return functools.partial(may_see_grid_contacts, current_user())
 
@@ -151,7 +153,7 @@ def warm(app) -> None:
     """Build the index and the map's base for the active generation (at server start)."""
     with app.test_request_context("/"):
         if state().store.is_initialized() and state().store.active_generation() is not None:
-            _base()
+            map_base()
 
 
 def _data_version() -> tuple:
@@ -183,11 +185,11 @@ def standalone_map() -> str:
 
 def _page(standalone: bool) -> str:
     """The map page for the request's filters, language and tiles, rendered."""
-    flt = _map_filter()
+    flt = map_filter()
     lang = get_choice("lang", ("zh", "en"), "zh")
     tiles = get_choice("tiles", TILES, current_app.config["MAP_TILES"])
-    base, now = _base(), current_app.config["CLOCK"]()
-    crs, personal = _crs(tiles), _personal()
+    base, now = map_base(), current_app.config["CLOCK"]()
+    crs, personal = _crs(tiles), grid_contacts_shown()
     with state().store.engine.connect() as conn:
         counts = grid_event_counts(conn, flt, now, open_only=False)
         open_counts = grid_event_counts(conn, flt, now)
@@ -274,8 +276,8 @@ def _grid_sources(base: _Base, crs: str, standalone: bool) -> dict:
     """Where the fine layers come from: embedded grids (standalone) or the data URLs."""
     return {
         "grids": feature_collection(base.by_level["grid"], 14, crs=crs) if standalone else None,
-        "grids_url": None if standalone else url_for("map.map_grids"),
-        "events_url": None if standalone else url_for("map.map_events"),
+        "grids_url": None if standalone else url_for("mapdata.map_grids"),
+        "events_url": None if standalone else url_for("mapdata.map_events"),
     }
 
 
@@ -350,50 +352,3 @@ def _shift(rows: list[dict], crs: str) -> list[dict]:
         {**r, "lon": round(float(a), 6), "lat": round(float(b), 6)}
         for r, a, b in zip(rows, x, y, strict=True)
     ]
-
-
-def _bbox_wgs84(crs: str):
-    bbox = get_bbox()
-    if bbox is None:
-        raise bad("bbox", "is required: min_lon,min_lat,max_lon,max_lat")
-    if crs == "gcj02":
-        (x0, x1), (y0, y1) = gcj02_to_wgs84([bbox[0], bbox[2]], [bbox[1], bbox[3]])
-        bbox = (float(x0), float(y0), float(x1), float(y1))
-    return bbox
-
-
-@bp.get("/api/v1/map/grids")
-def map_grids():
-    """One level's grids in a bounding box, simplified for ``zoom`` (the lazy layers)."""
-    level = get_choice("level", ("grid", "micro", "dedicated"), "grid")
-    zoom = get_int("zoom", 16, 10, 22)
-    crs = get_choice("crs", ("wgs84", "gcj02"), "wgs84")
-    bbox = _bbox_wgs84(crs)
-    base = _base()
-    hits = base.tree.query(shapely.box(*bbox), predicate="intersects")
-    found = [base.all[i] for i in sorted(hits) if base.all[i].level == level]
-    if len(found) > 5000:
-        raise bad("bbox", f"{len(found)} {level} grids in view; zoom in (at most 5000)")
-    stations = load_stations(state().store, "cooling")
-    far = uncovered([g.geometry for g in found], stations, current_app.config["WALK_M"])
-    extra = {g.code: {"uncovered": bool(f)} for g, f in zip(found, far, strict=True)}
-    return jsonify(feature_collection(found, zoom, extra, crs, personal=_personal()))
-
-
-@bp.get("/api/v1/map/events")
-def map_events():
-    """Open events in a bounding box for the zoomed-in layer; text only for readers."""
-    crs = get_choice("crs", ("wgs84", "gcj02"), "wgs84")
-    bbox = _bbox_wgs84(crs)
-    flt = _map_filter()
-    user = current_user()
-    with state().store.engine.connect() as conn:
-        rows = open_events(
-            conn,
-            flt,
-            current_app.config["CLOCK"](),
-            bbox,
-            crs=crs,
-            descriptions=user is not None and user.can("read"),
-        )
-    return jsonify({"events": rows})
