@@ -50,7 +50,7 @@ def _path(rule: str) -> tuple[str, list[dict]]:
 
 def _operation(view, method: str, path_params: list[dict]) -> dict:
     spec = view.openapi
-    summary, _, description = (view.__doc__ or "").strip().partition("\n")
+    summary, _, description = (view.__doc__ or "").strip().replace("``", "`").partition("\n")
     op: dict = {
         "operationId": f"{method.lower()}_{view.__name__}",
         "summary": summary.strip(),

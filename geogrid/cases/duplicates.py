@@ -249,19 +249,12 @@ class DuplicateFinder:
             found += [(metres, i) for i in site.ids[start:end] if i != exclude]
         return sorted(found)
 
-    def nearest(
-        self,
-        category: str,
-        lon: float,
-        lat: float,
-        reported_at: datetime,
-        exclude: int | None = None,
-    ) -> tuple[float, int] | None:
+    def nearest(self, category: str, lon: float, lat: float, at: datetime) -> tuple | None:
         """(metres, id) of the nearest open event within the radius and window (ties: lowest id)."""
-        hours = utc(reported_at).timestamp() / 3600.0
+        hours = utc(at).timestamp() / 3600.0
         best = None
         for metres, site in self._sites_near(category, lon, lat):
-            first = site.first_in(hours - self.window_h, hours + self.window_h, exclude)
+            first = site.first_in(hours - self.window_h, hours + self.window_h, None)
             if first is not None and (best is None or (metres, first) < best):
                 best = (metres, first)
         return best

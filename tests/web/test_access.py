@@ -7,6 +7,7 @@ and 410102002.
 import json
 
 import pytest
+from requests_json import patch_event
 
 PHONE = "13912345678"
 NOTE_PHONE = "call 13700001111 back"
@@ -45,12 +46,7 @@ def two_streets(api, tokens):
         for i in ids
     ]
     assert streets == ["410102001", "410102002"]
-    patch = api.patch(
-        f"/api/v1/events/{ids[1]}",
-        data=json.dumps({"status": "accepted", "note": NOTE_PHONE}),
-        headers=tokens["adm"],
-        content_type="application/json",
-    )
+    patch = patch_event(api, ids[1], {"status": "accepted", "note": NOTE_PHONE}, tokens["adm"])
     assert patch.status_code == 200
     return ids
 
@@ -146,12 +142,7 @@ def test_grid_leader_phones_only_within_the_operators_scope(api, tokens):
 
 def test_an_operator_cannot_merge_into_a_case_outside_their_scope(api, tokens, two_streets):
     mine, other = two_streets
-    answer = api.patch(
-        f"/api/v1/events/{mine}",
-        data=json.dumps({"status": "merged", "merge_into": other}),
-        headers=tokens["op1"],
-        content_type="application/json",
-    )
+    answer = patch_event(api, mine, {"status": "merged", "merge_into": other}, tokens["op1"])
     assert answer.status_code == 403
     assert "merge_into: event" in answer.get_json()["error"]["message"]
     assert (

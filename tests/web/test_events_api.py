@@ -5,6 +5,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from requests_json import patch_event
 
 from geogrid.coords import from_wgs84
 from geogrid.storage.schema import events
@@ -357,15 +358,6 @@ def test_personal_data_only_for_those_allowed(api, tokens):
     assert "13912345678" not in listed
 
 
-def _patch(api, event_id, body, who):
-    return api.patch(
-        f"/api/v1/events/{event_id}",
-        data=json.dumps(body),
-        headers=who,
-        content_type="application/json",
-    )
-
-
 def test_the_whole_case_flow_is_recorded(api, tokens, clock):
     from datetime import timedelta
 
@@ -380,7 +372,9 @@ def test_the_whole_case_flow_is_recorded(api, tokens, clock):
         "closed",
     ):
         clock.now += timedelta(hours=1)
-        response = _patch(api, event_id, {"status": status, "note": f"→{status}"}, tokens["op1"])
+        response = patch_event(
+            api, event_id, {"status": status, "note": f"→{status}"}, tokens["op1"]
+        )
         assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["status"] == "closed" and body["closed_at"] == "2026-07-01T11:00:00+00:00"
@@ -475,24 +469,24 @@ def test_illegal_or_bad_transitions(api, tokens, path, body, status, expected):
     event_id = post(api, GOOD, tokens["rep"]).get_json()["id"]
     assert event_id == 1
     for step in path:
-        assert _patch(api, event_id, {"status": step}, tokens["op1"]).status_code == 200
-    response = _patch(api, event_id, body, tokens["op1"])
+        assert patch_event(api, event_id, {"status": step}, tokens["op1"]).status_code == 200
+    response = patch_event(api, event_id, body, tokens["op1"])
     assert response.status_code == status
     assert response.get_json() == expected
 
 
 def test_scope_decides_who_may_change_a_case(api, tokens):
     event_id = post(api, GOOD, tokens["rep"]).get_json()["id"]  # in street 410102001
-    response = _patch(api, event_id, {"status": "accepted"}, tokens["op2"])
+    response = patch_event(api, event_id, {"status": "accepted"}, tokens["op2"])
     assert response.status_code == 403
     assert response.get_json()["error"]["message"] == (
         "event 1 is in street 410102001, outside your scope 410102002"
     )
-    assert _patch(api, event_id, {"status": "accepted"}, tokens["opd"]).status_code == 200
+    assert patch_event(api, event_id, {"status": "accepted"}, tokens["opd"]).status_code == 200
     outside = post(api, {**GOOD, "lon": 113.3}, tokens["rep"]).get_json()["id"]
-    assert _patch(api, outside, {"status": "accepted"}, tokens["op1"]).status_code == 403
-    assert _patch(api, outside, {"status": "accepted"}, tokens["opd"]).status_code == 200
-    assert _patch(api, 404, {"status": "accepted"}, tokens["adm"]).status_code == 404
+    assert patch_event(api, outside, {"status": "accepted"}, tokens["op1"]).status_code == 403
+    assert patch_event(api, outside, {"status": "accepted"}, tokens["opd"]).status_code == 200
+    assert patch_event(api, 404, {"status": "accepted"}, tokens["adm"]).status_code == 404
 
 
 def test_an_overdue_case_escalates_to_its_street_queue(api, tokens, clock):
@@ -521,10 +515,10 @@ def test_duplicates_are_flagged_and_can_be_merged(api, tokens):
     assert other["likely_duplicate_of"] is None
     assert far["likely_duplicate_of"] is None
     assert late["likely_duplicate_of"] is None  # 96.5 h earlier
-    merged = _patch(api, near["id"], {"status": "merged", "merge_into": first}, tokens["op1"])
+    merged = patch_event(api, near["id"], {"status": "merged", "merge_into": first}, tokens["op1"])
     assert merged.get_json()["duplicate_of"] == first and merged.get_json()["status"] == "merged"
     for status in ("rejected",):
-        _patch(api, first, {"status": status}, tokens["op1"])
+        patch_event(api, first, {"status": status}, tokens["op1"])
     again = post(api, GOOD, tokens["rep"]).get_json()  # the open one is gone now
     assert again["likely_duplicate_of"] is None
 

@@ -245,3 +245,27 @@ def test_standalone_map_has_everything_inline(tmp_path, store, small_geojson):
     assert not [u for u in _urls(html) if u.startswith(("http", "//", "/static"))]
     assert html.count("<script>") >= 4 and "Leaflet" in html
     assert "410102001001001" in html  # grids embedded: nothing to fetch
+
+
+def test_junk_parameters_do_not_rebuild_the_page(api, monkeypatch):
+    import web.pages.mapview as mapview
+
+    built = []
+    page = mapview._page
+
+    def counting(standalone):
+        built.append(standalone)
+        return page(standalone)
+
+    monkeypatch.setattr(mapview, "_page", counting)
+    first = api.get("/?category=noise&status=reported")
+    assert first.status_code == 200
+    for url in (
+        "/?status=reported&category=noise",  # the same filters in another order
+        "/?category=noise&status=reported&utm_source=wechat",
+        "/?category=noise&status=reported&x=1&y=2&code=",
+    ):
+        again = api.get(url)
+        assert again.status_code == 200 and again.data == first.data
+    assert len(built) == 1
+    assert "utm_source" not in first.get_data(as_text=True)

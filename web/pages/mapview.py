@@ -123,6 +123,19 @@ def grid_contacts_shown() -> Callable[[str], bool]:
     return functools.partial(may_see_grid_contacts, current_user())
 
 
+#: the parameters the page reads; any other is ignored (and never splits the page cache)
+PAGE_PARAMS = ("code", "category", "status", "from", "to", "lang", "tiles")
+
+
+def page_args() -> dict[str, str]:
+    """The page's own parameters: known names only, no empty values, in one order.
+
+    The page cache is keyed on these, so junk parameters or another order of the
+    same ones answer from the cache instead of rebuilding the page.
+    """
+    return {name: request.args[name] for name in PAGE_PARAMS if request.args.get(name)}
+
+
 @bp.get("/")
 def index():
     """The command center map with its side panel; the URL holds the filters."""
@@ -132,7 +145,7 @@ def index():
     user = current_user()
     key = (
         _data_version(),
-        request.full_path,
+        tuple(page_args().items()),
         user.role if user else None,
         user.scope if user else None,
         user.username if user else None,
@@ -232,10 +245,10 @@ def _page(standalone: bool) -> str:
         categories=words_cat,
         statuses=STATUSES,
         status_words={k: words[k] for k in STATUSES},
-        args=request.args,
+        args=page_args(),
         user=current_user(),
         other_lang_url=url_for(
-            "map.index", **(request.args.to_dict() | {"lang": "en" if lang == "zh" else "zh"})
+            "map.index", **(page_args() | {"lang": "en" if lang == "zh" else "zh"})
         ),
     )
 
@@ -284,7 +297,7 @@ def _grid_sources(base: _Base, crs: str, standalone: bool) -> dict:
 def _layer_query(crs: str) -> str:
     """The query string the lazy layers add to their requests: the filters and ``crs``."""
     return "&" + urllib.parse.urlencode(
-        {k: v for k, v in request.args.items() if k in ("category", "status", "from", "to")}
+        {k: v for k, v in page_args().items() if k in ("category", "status", "from", "to")}
         | {"crs": crs}
     )
 
