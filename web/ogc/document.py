@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from geogrid.cases.validate import SOURCES
+from geogrid.cases.workflow import STATUSES
 from web.links import external_url
 from web.state import state
 
@@ -20,6 +22,17 @@ GRID_COLLECTIONS = {
 }
 OTHER = {"events": "事件 Events", "cooling_stations": "清凉驿站 Cooling stations"}
 GEOJSON = "application/geo+json"
+
+COMMON = {"f", "bbox", "limit", "offset", "datetime"}
+#: (default, lowest, highest) of the paging parameters, read here and documented alike
+LIMIT = (10, 1, 10_000)
+OFFSET = (0, 0, 10**9)
+#: the property filters each kind of collection accepts
+FILTERS = {
+    "grid": ("code", "name", "parent"),
+    "events": ("category", "status", "street", "community", "grid", "micro", "source"),
+    "cooling_stations": ("name",),
+}
 _CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
@@ -50,12 +63,58 @@ def landing_doc() -> dict:
     }
 
 
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _item_parameters(cid: str) -> list[dict]:
+    """The items' query parameters with their types, and every property filter accepted."""
+    number = r"-?[0-9]+(\.[0-9]+)?"
+    (limit, low, high), (offset, o_low, o_high) = LIMIT, OFFSET
+    params = [
+        _query(
+            "bbox",
+            {"type": "string", "pattern": rf"^{number}(,{number}){{3}}(,{number}){{2}}?$"},
+            "minLon,minLat,maxLon,maxLat in CRS84 (6 numbers: the heights are ignored)",
+        ),
+        _query(
+            "limit",
+            {"type": "integer", "minimum": low, "maximum": high, "default": limit},
+            "features per page",
+        ),
+        _query(
+            "offset",
+            {"type": "integer", "minimum": o_low, "maximum": o_high, "default": offset},
+            "features to skip",
+        ),
+        _query(
+            "datetime",
+            {"type": "string"},
+            "an RFC 3339 time or interval (start/end, '..' for an open end), with a zone",
+        ),
+        _query("f", {"type": "string", "enum": ["json", "html"]}, "the answer's format"),
+    ]
+    kind = "grid" if cid in GRID_COLLECTIONS else cid
+    enums = {
+        "status": list(STATUSES),
+        "category": list(state().categories),
+        "source": list(SOURCES),
+    }
+    for name in FILTERS[kind]:
+        schema = {"type": "string", "enum": enums[name]} if name in enums else {"type": "string"}
+        params.append(_query(name, schema, f"only features whose {name} is this"))
+    return params
+
+
 def _collection_paths(cid: str) -> dict:
     """The OpenAPI paths of one collection: its metadata, its items and one item."""
-    params = [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-        for n in ("bbox", "limit", "offset", "datetime", "f")
-    ]
+    params = _item_parameters(cid)
     return {
         f"/collections/{cid}": {
             "get": {

@@ -9,14 +9,7 @@ from datetime import datetime
 from flask import request
 
 from geogrid.parse import parse_datetime
-from web.ogc.document import GEOJSON
-
-_COMMON = {"f", "bbox", "limit", "offset", "datetime"}
-_FILTERS = {
-    "grid": ("code", "name", "parent"),
-    "events": ("category", "status", "street", "community", "grid", "micro", "source"),
-    "cooling_stations": ("name",),
-}
+from web.ogc.document import COMMON, FILTERS, GEOJSON
 
 
 class OGCError(Exception):
@@ -97,8 +90,8 @@ def datetime_arg() -> tuple[datetime | None, datetime | None]:
 
 def filters(kind: str) -> dict:
     """The property filters given for ``kind`` ('grid', 'events', 'cooling_stations')."""
-    allowed = _FILTERS[kind]
-    unknown = sorted(set(request.args) - _COMMON - set(allowed))
+    allowed = FILTERS[kind]
+    unknown = sorted(set(request.args) - COMMON - set(allowed))
     if unknown:
         raise OGCError(
             400,

@@ -9,6 +9,8 @@ from web.ogc.document import (
     CONFORMANCE,
     GEOJSON,
     GRID_COLLECTIONS,
+    LIMIT,
+    OFFSET,
     OTHER,
     api_html_doc,
     collection_doc,
@@ -93,7 +95,7 @@ def collection(cid: str):
 def items(cid: str):
     """A page of the features of ``cid`` (limit, offset, bbox, datetime, property filters)."""
     _known(cid)
-    limit, offset = int_arg("limit", 10, 1, 10_000), int_arg("offset", 0, 0, 10**9)
+    limit, offset = int_arg("limit", *LIMIT), int_arg("offset", *OFFSET)
     bbox = bbox_arg()
     if cid in GRID_COLLECTIONS:
         doc = grid_items(cid, limit, offset, bbox)
