@@ -34,6 +34,7 @@ __all__ = [
     "load_stations",
     "nearest_station",
     "read_stations",
+    "station_feature",
     "uncovered",
 ]
 
@@ -163,6 +164,19 @@ def _csv_rows(path: Path):
             if problem:
                 raise InvalidInputError(f"{path.name}: line {reader.line_num}: {key}: {problem}")
         yield f"line {reader.line_num}", row, row.get("lon"), row.get("lat")
+
+
+def station_feature(station: Station, distance_m: float | None = None) -> dict:
+    """A station as a GeoJSON point Feature (with ``distance_m`` when given): its one serializer."""
+    props = {k: v for k, v in station.as_dict().items() if k not in ("lon", "lat")}
+    if distance_m is not None:
+        props["distance_m"] = round(distance_m, 1)
+    return {
+        "type": "Feature",
+        "id": station.id,
+        "properties": props,
+        "geometry": {"type": "Point", "coordinates": [station.lon, station.lat]},
+    }
 
 
 def import_stations(store: Store, stations: list[Station]) -> int:

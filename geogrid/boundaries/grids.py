@@ -16,6 +16,7 @@ from geogrid.boundaries.geometry import geometry_from_geojson, geometry_problem
 from geogrid.errors import InvalidInputError
 from geogrid.grid import Grid
 from geogrid.io import load_json
+from geogrid.privacy import mask_attributes
 
 __all__ = ["grid_to_feature", "grids_from_features", "read_grids"]
 
@@ -160,10 +161,14 @@ def _parent_problems(grids: list[Grid], index_of: dict[str, int], named: set) ->
     return problems
 
 
-def grid_to_feature(grid: Grid, extra: dict | None = None) -> dict:
-    """A GeoJSON Feature for ``grid`` (``extra`` properties added)."""
+def grid_to_feature(grid: Grid, extra: dict | None = None, contacts: bool = True) -> dict:
+    """A GeoJSON Feature for ``grid`` (``extra`` properties added).
+
+    The one serializer of a grid: every surface calls it, with ``contacts`` from the
+    access policy (phones and names of contacts masked when False).
+    """
     props = {"code": grid.code, "name": grid.name, "level": grid.level, "parent": grid.parent}
-    props.update(grid.attributes)
+    props.update(grid.attributes if contacts else mask_attributes(grid.attributes))
     props.update(extra or {})
     return {
         "type": "Feature",

@@ -7,6 +7,7 @@ and 410102002.
 import json
 
 import pytest
+from grids_inline import collection, small_features
 from requests_json import patch_event
 
 PHONE = "13912345678"
@@ -148,3 +149,54 @@ def test_an_operator_cannot_merge_into_a_case_outside_their_scope(api, tokens, t
     assert (
         api.get(f"/api/v1/events/{mine}", headers=tokens["adm"]).get_json()["status"] == "reported"
     )
+
+
+@pytest.fixture
+def contacts_client(store_url):
+    """A district whose grids in both streets have a leader's phone."""
+    from geogrid.auth import create_token, create_user
+    from geogrid.boundaries.grids import read_grids
+    from geogrid.storage.store import Store
+    from web import create_app
+
+    features = small_features()
+    for feature in features:
+        if len(feature["properties"]["code"]) == 15:
+            feature["properties"].update(leader="王芳", phone="13812341234")
+    store = Store(store_url)
+    store.migrate()
+    store.import_grids(read_grids(collection(features)))
+    headers = {}
+    for name, role, scope in (("op1", "operator", "410102001"), ("adm", "admin", None)):
+        create_user(store, name, role, scope)
+        headers[name] = {"Authorization": f"Bearer {create_token(store, name)}"}
+    client = create_app({"TESTING": True, "DATABASE_URL": store.url}).test_client()
+    yield client, headers
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/grids?level=grid",
+        "/ogc/collections/grids/items?limit=100",
+        "/api/v1/map/grids?level=grid&bbox=113.4,34.6,113.8,34.9&zoom=16",
+    ],
+)
+def test_grid_contacts_follow_the_policy_on_every_surface(contacts_client, path):
+    client, tokens = contacts_client
+
+    def phones(headers):
+        features = client.get(path, headers=headers).get_json()["features"]
+        return {
+            f["properties"]["code"]: f["properties"]["phone"]
+            for f in features
+            if f["properties"].get("phone")
+        }
+
+    mine = phones(tokens["op1"])
+    assert {code[:9] for code in mine} == {"410102001", "410102002"}
+    for code, phone in mine.items():
+        assert ("*" in phone) is (not code.startswith("410102001")), (code, phone)
+    assert all("*" in phone for phone in phones({}).values())
+    assert all("*" not in phone for phone in phones(tokens["adm"]).values())

@@ -10,7 +10,8 @@ from geogrid.boundaries.grids import grid_to_feature
 from geogrid.coords import CRS_NAMES, check_lonlat
 from geogrid.errors import InvalidInputError
 from geogrid.grid import Grid
-from geogrid.privacy import mask_attributes
+from geogrid.policy import may_see_grid_contacts
+from web.auth import current_user
 from web.params import args, bad, bbox, choice, grid_code, integer, number, operation
 from web.state import state
 
@@ -20,8 +21,9 @@ MAX_LIMIT = 10_000
 
 
 def _feature(grid: Grid, generation: int) -> dict:
-    masked = Grid(grid.code, grid.name, grid.geometry, mask_attributes(grid.attributes))
-    return grid_to_feature(masked, {"generation": generation})
+    """A grid as a Feature; its contacts as the access policy lets this caller see them."""
+    contacts = may_see_grid_contacts(current_user(), grid.code)
+    return grid_to_feature(grid, {"generation": generation}, contacts)
 
 
 @bp.get("/health")

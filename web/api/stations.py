@@ -9,24 +9,19 @@ from flask import Blueprint, jsonify, request
 
 from geogrid.coords import CRS_NAMES, check_lonlat, to_wgs84
 from geogrid.errors import InvalidInputError
-from geogrid.stations import KINDS, import_stations, load_stations, nearest_station, read_stations
+from geogrid.stations import (
+    KINDS,
+    import_stations,
+    load_stations,
+    nearest_station,
+    read_stations,
+    station_feature,
+)
 from web.auth import require
 from web.params import args, bad, choice, number, operation
 from web.state import state
 
 bp = Blueprint("stations", __name__, url_prefix="/api/v1")
-
-
-def _feature(station, distance_m: float | None = None) -> dict:
-    props = {k: v for k, v in station.as_dict().items() if k not in ("lon", "lat")}
-    if distance_m is not None:
-        props["distance_m"] = round(distance_m, 1)
-    return {
-        "type": "Feature",
-        "id": station.id,
-        "properties": props,
-        "geometry": {"type": "Point", "coordinates": [station.lon, station.lat]},
-    }
 
 
 @bp.get("/stations")
@@ -38,7 +33,7 @@ def stations():
     """Every station (``kind=cooling|daycare|grid_home`` to choose) as GeoJSON."""
     kind = args()["kind"]
     found = load_stations(state().store, kind)
-    return jsonify({"type": "FeatureCollection", "features": [_feature(s) for s in found]})
+    return jsonify({"type": "FeatureCollection", "features": [station_feature(s) for s in found]})
 
 
 @bp.get("/stations/nearest")
@@ -59,7 +54,7 @@ def nearest():
         raise bad("lon,lat", str(err)) from None
     wx, wy = to_wgs84(x, y, crs)
     station, metres = nearest_station(load_stations(state().store, kind), float(wx), float(wy))
-    return jsonify(_feature(station, metres))
+    return jsonify(station_feature(station, metres))
 
 
 @bp.post("/stations")

@@ -8,11 +8,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app, request
 
+from geogrid.boundaries.grids import grid_to_feature
 from geogrid.cases.queries import EventFilter, event_dict, public_event_dict
 from geogrid.parse import MAX_ID
-from geogrid.policy import may_read_events, may_see_personal
-from geogrid.privacy import mask_attributes
-from geogrid.stations import load_stations
+from geogrid.policy import may_read_events, may_see_grid_contacts, may_see_personal
+from geogrid.stations import load_stations, station_feature
 from geogrid.storage.schema import events
 from geogrid.times import to_db_time
 from web.auth import current_user
@@ -57,21 +57,9 @@ def _page(cid: str, features: list, matched: int, limit: int, offset: int) -> di
 
 
 def _grid_feature(grid, generation: int) -> dict:
-    """A grid as a feature; personal attributes masked."""
-    props = {
-        "code": grid.code,
-        "name": grid.name,
-        "level": grid.level,
-        "parent": grid.parent,
-        "generation": generation,
-        **mask_attributes(grid.attributes),
-    }
-    return {
-        "type": "Feature",
-        "id": grid.code,
-        "properties": props,
-        "geometry": grid.geometry.__geo_interface__,
-    }
+    """A grid as a feature; its contacts as the access policy lets this caller see them."""
+    contacts = may_see_grid_contacts(current_user(), grid.code)
+    return grid_to_feature(grid, {"generation": generation}, contacts)
 
 
 def _event_feature(row, now: datetime, user) -> dict:
@@ -101,17 +89,6 @@ def _public_events_allowed() -> None:
     """Refuse the events collection to callers without read rights when nothing is published."""
     if current_app.config["PUBLIC_EVENTS"] == "none" and not may_read_events(current_user()):
         raise OGCError(401, "Unauthorized", "events are shown only to logged-in readers")
-
-
-def _station_feature(station) -> dict:
-    """A station as a point feature."""
-    props = {k: v for k, v in station.as_dict().items() if k not in ("lon", "lat", "id")}
-    return {
-        "type": "Feature",
-        "id": station.id,
-        "properties": props,
-        "geometry": {"type": "Point", "coordinates": [station.lon, station.lat]},
-    }
 
 
 def grid_items(cid: str, limit: int, offset: int, bbox) -> dict:
@@ -164,7 +141,7 @@ def station_items(limit: int, offset: int, bbox) -> dict:
         found = [s for s in found if bbox[0] <= s.lon <= bbox[2] and bbox[1] <= s.lat <= bbox[3]]
     for key, value in flt.items():
         found = [s for s in found if str(getattr(s, key)) == value]
-    features = [_station_feature(s) for s in found[offset : offset + limit]]
+    features = [station_feature(s) for s in found[offset : offset + limit]]
     return _page("cooling_stations", features, len(found), limit, offset)
 
 
@@ -187,5 +164,5 @@ def find_feature(cid: str, fid: str) -> dict | None:
         return _event_feature(row, current_app.config["CLOCK"](), current_user()) if row else None
     if number is not None:
         found = [s for s in load_stations(state().store, "cooling") if s.id == number]
-        return _station_feature(found[0]) if found else None
+        return station_feature(found[0]) if found else None
     return None
