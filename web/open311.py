@@ -12,17 +12,15 @@ import re
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from geogrid.auth import user_for_token
-from geogrid.cases.queries import PUBLIC_DECIMALS
-from geogrid.cases.workflow import OPEN
+from geogrid.cases.queries import PUBLIC_DECIMALS, EventFilter, last_notes, list_events
+from geogrid.cases.workflow import OPEN, STATUSES
 from geogrid.errors import InvalidInputError
 from geogrid.parse import parse_datetime, parse_id
 from geogrid.policy import may_read_events
-from geogrid.storage.schema import event_history, events
-from geogrid.times import to_db_time, to_iso
+from geogrid.times import to_iso
 from web.links import external_url
 from web.state import state
 
@@ -198,28 +196,14 @@ def _request_row(row, last_note: str | None, reader) -> dict:
     }
 
 
-def _rows(where, limit: int) -> list[dict]:
+def _rows(flt: EventFilter, limit: int) -> list[dict]:
+    """The requests ``flt`` selects, newest first, as the caller may see them."""
     reader = _reader()
     if reader is None and current_app.config["PUBLIC_EVENTS"] == "none":
         raise Open311Error(401, "requests are shown only with an api_key that may read them")
     with state().store.engine.connect() as conn:
-        found = conn.execute(
-            sa.select(events).where(*where).order_by(events.c.reported_at.desc()).limit(limit)
-        ).all()
-        notes = (
-            dict(
-                conn.execute(
-                    sa.select(event_history.c.event_id, event_history.c.note)
-                    .where(
-                        event_history.c.event_id.in_([r.id for r in found]),
-                        event_history.c.note != "",
-                    )
-                    .order_by(event_history.c.id)
-                ).all()
-            )
-            if found
-            else {}
-        )
+        found, _ = list_events(conn, flt, _now(), limit, 0)
+        notes = last_notes(conn, [r.id for r in found])
     return [_request_row(r, notes.get(r.id), reader) for r in found]
 
 
@@ -236,23 +220,17 @@ def get_requests(fmt: str):
     ids = request.args.get("service_request_id")
     if ids:
         wanted = [parse_id("service_request_id", i.strip()) for i in ids.split(",") if i.strip()]
-        return _render(
-            fmt, "service_requests", "request", _rows([events.c.id.in_(wanted)], _DEFAULT_LIMIT)
-        )
-    where = []
-    codes = [c for c in (request.args.get("service_code") or "").split(",") if c]
-    unknown = [c for c in codes if c not in state().categories]
+        flt = EventFilter(ids=tuple(wanted))
+        return _render(fmt, "service_requests", "request", _rows(flt, _DEFAULT_LIMIT))
+    services = tuple(c for c in (request.args.get("service_code") or "").split(",") if c)
+    unknown = [c for c in services if c not in state().categories]
     if unknown:
         raise Open311Error(400, f"service_code '{unknown[0]}' does not exist")
-    if codes:
-        where.append(events.c.category.in_(codes))
     statuses = [s for s in (request.args.get("status") or "").split(",") if s]
     if any(s not in ("open", "closed") for s in statuses):
         raise Open311Error(400, f"status must be open or closed, got '{request.args['status']}'")
-    if statuses == ["open"]:
-        where.append(events.c.status.in_(OPEN))
-    elif statuses == ["closed"]:
-        where.append(events.c.status.not_in(OPEN))
+    closed = tuple(s for s in STATUSES if s not in OPEN)
+    status = {("open",): OPEN, ("closed",): closed}.get(tuple(sorted(set(statuses))))
     start, end = _w3c("start_date"), _w3c("end_date")
     end = end or (start + timedelta(days=_MAX_DAYS) if start else _now())
     start = start or end - timedelta(days=_MAX_DAYS)
@@ -260,15 +238,15 @@ def get_requests(fmt: str):
         raise Open311Error(400, "start_date must be before end_date")
     if end - start > timedelta(days=_MAX_DAYS):
         raise Open311Error(400, f"start_date to end_date may not span more than {_MAX_DAYS} days")
-    where += [events.c.reported_at >= to_db_time(start), events.c.reported_at <= to_db_time(end)]
-    return _render(fmt, "service_requests", "request", _rows(where, _DEFAULT_LIMIT))
+    flt = EventFilter(category=services or None, status=status, start=start, through=end)
+    return _render(fmt, "service_requests", "request", _rows(flt, _DEFAULT_LIMIT))
 
 
 @bp.get("/requests/<id:request_id>.<fmt>")
 def get_request(request_id: int, fmt: str):
     """One service request by id."""
     fmt = _fmt(fmt)
-    rows = _rows([events.c.id == request_id], 1)
+    rows = _rows(EventFilter(ids=(request_id,)), 1)
     if not rows:
         raise Open311Error(404, f"service_request_id '{request_id}' does not exist")
     return _render(fmt, "service_requests", "request", rows)
@@ -282,7 +260,7 @@ def get_token(token: str, fmt: str):
         request_id = parse_id("token", token)
     except InvalidInputError:
         request_id = None
-    if request_id is None or not _rows([events.c.id == request_id], 1):
+    if request_id is None or not _rows(EventFilter(ids=(request_id,)), 1):
         raise Open311Error(404, f"token '{token}' does not exist")
     return _render(
         fmt, "service_requests", "request", [{"service_request_id": token, "token": token}]

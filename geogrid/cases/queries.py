@@ -24,6 +24,7 @@ __all__ = [
     "EventFilter",
     "event_dict",
     "get_event",
+    "last_notes",
     "list_events",
     "public_event_dict",
     "queue_of",
@@ -32,15 +33,22 @@ __all__ = [
 
 @dataclass(frozen=True)
 class EventFilter:
-    """Filters of an event listing; ``code`` matches its whole subtree."""
+    """Filters of an event listing; ``code`` matches its whole subtree.
+
+    ``category`` and ``status`` take one value or a tuple of them; ``end`` is
+    exclusive and ``through`` inclusive (OGC and Open311 intervals include their end).
+    """
 
     code: str | None = None
-    category: str | None = None
-    status: str | None = None
+    category: str | tuple[str, ...] | None = None
+    status: str | tuple[str, ...] | None = None
     overdue: bool | None = None
     start: datetime | None = None
     end: datetime | None = None
+    through: datetime | None = None
     bbox_wgs84: tuple[float, float, float, float] | None = None
+    source: str | None = None
+    ids: tuple[int, ...] | None = None
 
     def where(self, now: datetime) -> list:
         """The filter as SQL clauses on ``events`` (overdue is judged at ``now``)."""
@@ -48,10 +56,15 @@ class EventFilter:
         if self.code:
             level = codes.level_of(self.code)
             clauses.append(events.c[level] == self.code)
-        if self.category:
-            clauses.append(events.c.category == self.category)
-        if self.status:
-            clauses.append(events.c.status == self.status)
+        for column, value in (("category", self.category), ("status", self.status)):
+            if isinstance(value, tuple):
+                clauses.append(events.c[column].in_(value))
+            elif value:
+                clauses.append(events.c[column] == value)
+        if self.source:
+            clauses.append(events.c.source == self.source)
+        if self.ids is not None:
+            clauses.append(events.c.id.in_(self.ids))
         if self.overdue is not None:
             late = sa.and_(events.c.status.in_(OPEN), events.c.stage_due_at < to_db_time(now))
             clauses.append(late if self.overdue else sa.not_(late))
@@ -59,6 +72,8 @@ class EventFilter:
             clauses.append(events.c.reported_at >= to_db_time(self.start))
         if self.end:
             clauses.append(events.c.reported_at < to_db_time(self.end))
+        if self.through:
+            clauses.append(events.c.reported_at <= to_db_time(self.through))
         if self.bbox_wgs84:
             x0, y0, x1, y1 = self.bbox_wgs84
             clauses.extend([events.c.lon.between(x0, x1), events.c.lat.between(y0, y1)])
@@ -181,17 +196,37 @@ def get_event(
     return row, history
 
 
+_ORDERS = {
+    "newest": (events.c.reported_at.desc(), events.c.id.desc()),
+    "id": (events.c.id,),
+}
+
+
 def list_events(
-    conn: sa.Connection, flt: EventFilter, now: datetime, limit: int, offset: int
+    conn: sa.Connection,
+    flt: EventFilter,
+    now: datetime,
+    limit: int,
+    offset: int,
+    order: str = "newest",
 ) -> tuple[list, int]:
-    """A page of events (newest first) and how many match in all."""
+    """A page of events (newest first, or by ``id``) and how many match in all."""
     where = flt.where(now)
     total = conn.scalar(sa.select(sa.func.count()).select_from(events).where(*where))
     rows = conn.execute(
-        sa.select(events)
-        .where(*where)
-        .order_by(events.c.reported_at.desc(), events.c.id.desc())
-        .limit(limit)
-        .offset(offset)
+        sa.select(events).where(*where).order_by(*_ORDERS[order]).limit(limit).offset(offset)
     ).all()
     return rows, total
+
+
+def last_notes(conn: sa.Connection, ids: list[int]) -> dict[int, str]:
+    """The latest non-empty workflow note of each event in ``ids`` (if it has one)."""
+    if not ids:
+        return {}
+    return dict(
+        conn.execute(
+            sa.select(event_history.c.event_id, event_history.c.note)
+            .where(event_history.c.event_id.in_(ids), event_history.c.note != "")
+            .order_by(event_history.c.id)
+        ).all()
+    )

@@ -200,3 +200,17 @@ def test_grid_contacts_follow_the_policy_on_every_surface(contacts_client, path)
         assert ("*" in phone) is (not code.startswith("410102001")), (code, phone)
     assert all("*" in phone for phone in phones({}).values())
     assert all("*" not in phone for phone in phones(tokens["adm"]).values())
+
+
+def test_ogc_chain_filters_select_through_the_shared_event_query(api, tokens, two_streets):
+    mine, other = two_streets
+
+    def ids(query):
+        answer = api.get(f"/ogc/collections/events/items?{query}", headers=tokens["adm"])
+        return sorted(f["id"] for f in answer.get_json()["features"])
+
+    assert ids("street=410102001") == [mine]
+    assert ids("street=410102002&community=410102002001") == [other]
+    assert ids("grid=410102001") == []  # a street code is no grid code
+    assert ids("street=410102001&community=410102002001") == []  # grids that do not nest
+    assert ids("source=app&category=noise") == [mine, other]

@@ -5,16 +5,21 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import current_app, request
 
+from geogrid import codes
 from geogrid.boundaries.grids import grid_to_feature
-from geogrid.cases.queries import EventFilter, event_dict, public_event_dict
+from geogrid.cases.queries import (
+    EventFilter,
+    event_dict,
+    get_event,
+    list_events,
+    public_event_dict,
+)
+from geogrid.errors import NotFoundError
 from geogrid.parse import MAX_ID
 from geogrid.policy import may_read_events, may_see_grid_contacts, may_see_personal
 from geogrid.stations import load_stations, station_feature
-from geogrid.storage.schema import events
-from geogrid.times import to_db_time
 from web.auth import current_user
 from web.ogc.document import GEOJSON, GRID_COLLECTIONS, link
 from web.ogc.params import OGCError, datetime_arg, filters
@@ -116,20 +121,40 @@ def event_items(limit: int, offset: int, bbox) -> dict:
     now = current_app.config["CLOCK"]()
     _public_events_allowed()
     user = current_user()
-    where = EventFilter(bbox_wgs84=bbox).where(now)
-    for key, value in flt.items():
-        where.append(events.c[key] == value)
-    if start is not None:
-        where.append(events.c.reported_at >= to_db_time(start))
-    if end is not None:
-        where.append(events.c.reported_at <= to_db_time(end))
+    code = _chain_code({k: flt[k] for k in ("street", "community", "grid", "micro") if k in flt})
+    if code is False:  # no event can lie in grids that do not nest
+        return _page("events", [], 0, limit, offset)
+    query = EventFilter(
+        code=code,
+        category=flt.get("category"),
+        status=flt.get("status"),
+        source=flt.get("source"),
+        start=start,
+        through=end,
+        bbox_wgs84=bbox,
+    )
     with state().store.engine.connect() as conn:
-        matched = conn.scalar(sa.select(sa.func.count()).select_from(events).where(*where))
-        rows = conn.execute(
-            sa.select(events).where(*where).order_by(events.c.id).limit(limit).offset(offset)
-        ).all()
+        rows, matched = list_events(conn, query, now, limit, offset, order="id")
     features = [_event_feature(row, now, user) for row in rows]
     return _page("events", features, matched, limit, offset)
+
+
+def _chain_code(given: dict[str, str]) -> str | bool | None:
+    """The finest of the street, community, grid and micro filters; False if none can hold.
+
+    They cannot hold for a code of another level, or for grids that do not nest.
+    """
+    finest = None
+    for level in ("street", "community", "grid", "micro"):
+        code = given.get(level)
+        if code is None:
+            continue
+        if not codes.is_code(code) or codes.level_of(code) != level:
+            return False
+        if finest is not None and not code.startswith(finest):
+            return False
+        finest = code
+    return finest
 
 
 def station_items(limit: int, offset: int, bbox) -> dict:
@@ -159,9 +184,12 @@ def find_feature(cid: str, fid: str) -> dict | None:
     number = int(fid) if re.fullmatch(r"[0-9]{1,10}", fid) and 0 < int(fid) <= MAX_ID else None
     if cid == "events" and number is not None:
         _public_events_allowed()
-        with state().store.engine.connect() as conn:
-            row = conn.execute(sa.select(events).where(events.c.id == number)).first()
-        return _event_feature(row, current_app.config["CLOCK"](), current_user()) if row else None
+        try:
+            with state().store.engine.connect() as conn:
+                row, _ = get_event(conn, number)
+        except NotFoundError:
+            return None
+        return _event_feature(row, current_app.config["CLOCK"](), current_user())
     if number is not None:
         found = [s for s in load_stations(state().store, "cooling") if s.id == number]
         return station_feature(found[0]) if found else None
