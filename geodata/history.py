@@ -74,14 +74,25 @@ def replay_demo(store: Store) -> int:
             ).order_by(events.c.id)
         ).all()
     steps = []
+    merged_into: dict[int, int] = {}  # a merged case's main case
+    rejected: set[int] = set()
     for row in rows:
         if row.status != "reported":
             continue
+        # merge into the case the duplicate belongs to (the workflow refuses a merged or
+        # rejected target), following earlier merges along the chain
+        target = row.likely_duplicate_of
+        while target in merged_into:
+            target = merged_into[target]
+        if target in rejected:
+            target = None
         rng = np.random.default_rng([SEED, row.id])
-        steps.extend(
-            _steps(
-                rng, row.id, categories[row.category], utc(row.reported_at), row.likely_duplicate_of
-            )
-        )
+        mine = _steps(rng, row.id, categories[row.category], utc(row.reported_at), target)
+        final = mine[-1] if mine else None
+        if final and final["to"] == "merged":
+            merged_into[row.id] = final["merge_into"]
+        elif final and final["to"] == "rejected":
+            rejected.add(row.id)
+        steps.extend(mine)
     with store.write() as conn:
         return replay(conn, steps, categories)
