@@ -226,28 +226,30 @@ def record_login_failure(
     """
     with store.write() as conn:
         for key in keys:
-            row = conn.execute(sa.select(login_failures).where(login_failures.c.key == key)).first()
-            if row is None or utc(row.first_at) < now - lockout:
-                conn.execute(sa.delete(login_failures).where(login_failures.c.key == key))
-                conn.execute(
-                    sa.insert(login_failures).values(
-                        key=key, failures=1, first_at=to_db_time(now), locked_until=None
+            try:
+                with conn.begin_nested():  # two workers may count a key's first failure at once
+                    conn.execute(
+                        sa.insert(login_failures).values(
+                            key=key, failures=0, first_at=to_db_time(now), locked_until=None
+                        )
                     )
+            except sa.exc.IntegrityError:
+                pass  # the other one made the row: count on it
+            row = conn.execute(
+                sa.select(login_failures).where(login_failures.c.key == key).with_for_update()
+            ).one()
+            fresh = utc(row.first_at) < now - lockout  # the window starts again
+            failures = 1 if fresh else row.failures + 1
+            locked = now + lockout if failures >= max_failures else None
+            conn.execute(
+                sa.update(login_failures)
+                .where(login_failures.c.key == key)
+                .values(
+                    failures=failures,
+                    first_at=to_db_time(now) if fresh else row.first_at,
+                    locked_until=to_db_time(locked) if locked else row.locked_until,
                 )
-                failures = 1
-            else:
-                failures = row.failures + 1
-                conn.execute(
-                    sa.update(login_failures)
-                    .where(login_failures.c.key == key)
-                    .values(failures=failures)
-                )
-            if failures >= max_failures:
-                conn.execute(
-                    sa.update(login_failures)
-                    .where(login_failures.c.key == key)
-                    .values(locked_until=to_db_time(now + lockout))
-                )
+            )
 
 
 def clear_login_failures(store: Store, keys: list[str]) -> None:
