@@ -21,6 +21,7 @@ geogrid.errors.InvalidInputError: id: expected an integer id from 1 to 214748364
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 
@@ -34,6 +35,7 @@ __all__ = [
     "check_text",
     "parse_datetime",
     "parse_id",
+    "parse_number",
     "text_problem",
 ]
 
@@ -68,6 +70,19 @@ def parse_id(field: str, raw: object) -> int:
         raise bad_field(field, expected)
     if not 1 <= value <= MAX_ID:
         raise bad_field(field, expected)
+    return value
+
+
+def parse_number(field: str, raw: object) -> float:
+    """A finite number, from a JSON number or its text."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise bad_field(field, f"expected a number, got {type(raw).__name__}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise bad_field(field, f"expected a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise bad_field(field, f"expected a finite number, got {raw!r}")
     return value
 
 

@@ -13,7 +13,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from geogrid import codes
 from geogrid.errors import InvalidInputError
-from geogrid.parse import MAX_ID, parse_datetime, parse_id, text_problem
+from geogrid.parse import MAX_ID, parse_datetime, parse_id, parse_number, text_problem
 
 __all__ = [
     "IdConverter",
@@ -43,16 +43,6 @@ def _int(name: str, raw: str, low: int, high: int) -> int:
     value = int(raw)
     if not low <= value <= high:
         raise bad(name, f"expected an integer from {low} to {high}, got {value}")
-    return value
-
-
-def _float(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise bad(name, f"expected a number, got {raw!r}") from None
-    if not math.isfinite(value):
-        raise bad(name, f"expected a finite number, got {raw!r}")
     return value
 
 
@@ -104,7 +94,7 @@ def get_float(name: str, required: bool = True, default: float | None = None) ->
         if required:
             raise bad(name, "is required (a number)")
         return default
-    return _float(name, raw)
+    return parse_number(name, raw)
 
 
 def get_choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
@@ -242,7 +232,7 @@ def integer(name: str, low: int, high: int, default: int | None, description: st
 def number(name: str, description: str, required: bool = True) -> Param:
     """A finite number."""
     return Param(
-        name, description, {"type": "number"}, lambda raw: _float(name, raw), None, required
+        name, description, {"type": "number"}, lambda raw: parse_number(name, raw), None, required
     )
 
 

@@ -8,7 +8,6 @@ fields, ``reported_at`` (ISO 8601 with a zone; default now) and an optional
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from geogrid.cases.categories import Category
 from geogrid.coords import CRS_NAMES, lonlat_problem
 from geogrid.errors import InvalidInputError
-from geogrid.parse import check_text, parse_datetime
+from geogrid.parse import check_text, parse_datetime, parse_number
 
 __all__ = ["FIELDS", "MAX_DESCRIPTION", "SOURCES", "EventInput", "parse_event"]
 
@@ -61,16 +60,7 @@ def _bad(field: str, message: str) -> InvalidInputError:
 def _number(obj: dict, field: str) -> float:
     if field not in obj or obj[field] is None:
         raise _bad(field, "is required (a number of degrees)")
-    value = obj[field]
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _bad(field, f"expected a number, got {type(value).__name__}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise _bad(field, f"expected a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise _bad(field, f"expected a finite number, got {value!r}")
-    return number
+    return parse_number(field, obj[field])
 
 
 def _text(obj: dict, field: str, limit: int, required: bool = False) -> str | None:
