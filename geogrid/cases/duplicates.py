@@ -105,11 +105,10 @@ class _Site:
             at += 1
         del self.hours[at], self.ids[at]
 
-    def first_in(self, lo: float, hi: float, exclude: int | None) -> int | None:
+    def first_in(self, lo: float, hi: float) -> int | None:
         """The lowest id among the events from ``lo`` to ``hi`` hours, or None."""
         start, end = bisect.bisect_left(self.hours, lo), bisect.bisect_right(self.hours, hi)
-        found = [i for i in self.ids[start:end] if i != exclude] if exclude else self.ids[start:end]
-        return min(found) if found else None
+        return min(self.ids[start:end], default=None)
 
 
 class DuplicateFinder:
@@ -254,7 +253,7 @@ class DuplicateFinder:
         hours = utc(at).timestamp() / 3600.0
         best = None
         for metres, site in self._sites_near(category, lon, lat):
-            first = site.first_in(hours - self.window_h, hours + self.window_h, None)
+            first = site.first_in(hours - self.window_h, hours + self.window_h)
             if first is not None and (best is None or (metres, first) < best):
                 best = (metres, first)
         return best
