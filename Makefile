@@ -46,6 +46,7 @@ bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench-batch
 	$(BIN)/geogrid bench-map
 	$(BIN)/geogrid bench-redraw
+	$(BIN)/geogrid bench-stats
 	$(BIN)/geogrid bench-load
 
 ## make serve [WORKERS=1]: gunicorn on the store of GEOGRID_DATABASE_URL (default: instance/)

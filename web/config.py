@@ -41,6 +41,8 @@ def defaults() -> dict:
         "PUBLIC_URL": None,
         "TIANDITU_KEY": None,
         "WALK_M": 500.0,
+        # rendered map pages shared by the workers of a host; "" keeps them in memory only
+        "PAGE_CACHE_DIR": None,  # default: instance/cache/map (tests: memory only)
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
         "TRUSTED_PROXIES": [],

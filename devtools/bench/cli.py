@@ -12,7 +12,15 @@ import click
 
 from geogrid.cli import open_store
 
-__all__ = ["bench", "bench_batch", "bench_intake", "bench_load", "bench_map", "bench_redraw"]
+__all__ = [
+    "bench",
+    "bench_batch",
+    "bench_intake",
+    "bench_load",
+    "bench_map",
+    "bench_redraw",
+    "bench_stats",
+]
 
 
 @click.command()
@@ -165,3 +173,39 @@ def bench_batch(events: int) -> None:
         f"identical / spread: {r['identical_vs_spread']}x today, "
         f"{r['baseline_identical_vs_spread']}x taking every hit"
     )
+
+
+@click.command("bench-stats")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    type=click.Choice(["sqlite", "postgis"]),
+    help="Repeatable (default: both).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def bench_stats(ctx: click.Context, repeat: int, backends, as_json: bool) -> None:
+    """District statistics on 100k and 1M events, beside pandas reading and grouping them."""
+    from devtools.bench.stats import run_stats
+    from web.cli import build_demo
+
+    store = open_store(ctx)
+    store.migrate()
+    if store.active_generation() is None:
+        build_demo(ctx, store)
+    rows = run_stats(store, repeat, backends=backends or ("sqlite", "postgis"))
+    if as_json:
+        click.echo(json.dumps({"stats": rows}))
+        return
+    click.echo(
+        f"{'backend':8} {'events':>10} {'stats':>9} {'first read':>11} {'pandas':>9} {'ratio':>6}"
+    )
+    for r in rows:
+        click.echo(
+            f"{r['backend']:8} {r['events']:>10,} {r['stats_s'] * 1000:>7.0f} ms "
+            f"{r['stats_first_read_s']:>9.2f} s {r['pandas_s']:>7.2f} s "
+            f"{r['pandas_s'] / r['stats_s']:>5.0f}x"
+        )
+    click.echo(f"(median of {repeat}; stats = the request after a write, as the panel sees it)")

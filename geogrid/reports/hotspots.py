@@ -21,7 +21,7 @@ import libpysal
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Z95", "Z99", "hot_grids"]
+__all__ = ["Z95", "Z99", "contiguity", "hot_grids"]
 
 Z95 = 1.959964  # two-sided 95 %
 Z99 = 2.575829  # two-sided 99 %
@@ -39,8 +39,20 @@ def _classify(z: float) -> str:
     return "ns"
 
 
+def contiguity(codes: Sequence[str], geometries: Sequence[BaseGeometry]) -> libpysal.weights.W:
+    """Queen contiguity of the grids: neighbours share an edge or a vertex.
+
+    Depends on the boundaries only: build it once per generation and pass it to
+    :func:`hot_grids`.
+    """
+    return libpysal.weights.Queen.from_iterable(list(geometries), ids=list(codes))
+
+
 def hot_grids(
-    codes: Sequence[str], geometries: Sequence[BaseGeometry], counts: Sequence[float]
+    codes: Sequence[str],
+    geometries: Sequence[BaseGeometry],
+    counts: Sequence[float],
+    weights: libpysal.weights.W | None = None,
 ) -> list[dict]:
     """Gi* z-score, two-sided p-value and class (hot/cold at 95 %/99 %) of each grid.
 
@@ -55,7 +67,8 @@ def hot_grids(
             {"code": c, "count": float(v), "z": 0.0, "p": 1.0, "class": "ns"}
             for c, v in zip(codes, y, strict=True)
         ]
-    weights = libpysal.weights.Queen.from_iterable(list(geometries), ids=list(codes))
+    if weights is None:
+        weights = contiguity(codes, geometries)
     # a grid whose neighbourhood is the whole map has no variance: z is 0, not NaN
     with np.errstate(invalid="ignore", divide="ignore"):
         gi = esda.G_Local(y, weights, transform="B", permutations=0, star=True)

@@ -25,6 +25,7 @@ __all__ = [
     "metadata",
     "staged_uploads",
     "stations",
+    "store_changes",
     "users",
 ]
 
@@ -101,12 +102,15 @@ events = sa.Table(
     sa.Column("idempotency_key", sa.String(100)),
     sa.Column("likely_duplicate_of", sa.Integer, sa.ForeignKey("events.id")),
     sa.Column("duplicate_of", sa.Integer, sa.ForeignKey("events.id")),
+    # the change sequence of the transaction that last wrote the row (a trigger sets it)
+    sa.Column("change_seq", sa.BigInteger),
     sa.UniqueConstraint("created_by", "idempotency_key", name="uq_events_idempotency"),
     sa.Index("ix_events_status", "status"),
     sa.Index("ix_events_street", "street"),
     sa.Index("ix_events_grid", "grid"),
     sa.Index("ix_events_reported_at", "reported_at"),
     sa.Index("ix_events_category_reported_at", "category", "reported_at"),
+    sa.Index("ix_events_change_seq", "change_seq"),
 )
 
 event_history = sa.Table(
@@ -193,4 +197,12 @@ staged_uploads = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("staged_by", sa.String(100), nullable=False),
     sa.Column("staged_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One row (id 1): the change sequence, raised by every write transaction (migration 0005).
+store_changes = sa.Table(
+    "store_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
 )

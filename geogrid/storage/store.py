@@ -37,7 +37,7 @@ from geogrid.storage.backends import (
     default_url,
     local_write_lock,
 )
-from geogrid.storage.schema import audit, generations, grids
+from geogrid.storage.schema import audit, generations, grids, store_changes
 
 __all__ = ["URL_ENV", "Store", "default_url"]
 
@@ -83,6 +83,9 @@ class Store:
         boundary change holds an exclusive advisory lock and every other write
         a shared one: a boundary change waits for the writes in flight, and
         the writes after it see the new generation.
+
+        Every write raises the store's change sequence (:meth:`change_seq`)
+        before anything else, and the events it writes carry the new value.
         """
         with self._local_writer, self._writer.begin() as conn:
             if self.backend == "postgresql":
@@ -92,7 +95,20 @@ class Store:
                     else sa.func.pg_advisory_xact_lock_shared
                 )
                 conn.execute(sa.select(lock(BOUNDARY_LOCK)))
+            # First: on PostgreSQL the counter's row lock then orders writers by their sequence.
+            conn.execute(
+                sa.update(store_changes)
+                .where(store_changes.c.id == 1)
+                .values(seq=store_changes.c.seq + 1)
+            )
             yield conn
+
+    def change_seq(self, conn: sa.Connection | None = None) -> int:
+        """The store's change sequence: it grows with every committed write transaction."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.change_seq(own)
+        return int(conn.scalar(sa.select(store_changes.c.seq).where(store_changes.c.id == 1)))
 
     def close(self) -> None:
         """Close the pooled connections (a store used after this reconnects)."""

@@ -269,3 +269,63 @@ def test_junk_parameters_do_not_rebuild_the_page(api, monkeypatch):
         assert again.status_code == 200 and again.data == first.data
     assert len(built) == 1
     assert "utm_source" not in first.get_data(as_text=True)
+
+
+def _counting_builds(monkeypatch) -> list:
+    import web.pages.mapview as mapview
+
+    built = []
+    page = mapview._page
+
+    def counting(standalone):
+        built.append(standalone)
+        return page(standalone)
+
+    monkeypatch.setattr(mapview, "_page", counting)
+    return built
+
+
+def test_equal_filters_in_other_spellings_share_one_page(api, monkeypatch):
+    built = _counting_builds(monkeypatch)
+    first = api.get("/?from=2026-06-01T08:00:00%2B08:00&lang=zh")
+    assert first.status_code == 200
+    for url in ("/?from=2026-06-01T00:00:00Z", "/?from=2026-06-01T00:00:00%2B00:00&lang=zh"):
+        assert api.get(url).data == first.data
+    assert len(built) == 1
+    api.get("/?from=2026-06-01T00:00:01Z")
+    assert len(built) == 2
+
+
+def test_the_page_is_rebuilt_after_a_write_or_a_deadline_not_with_the_clock(
+    api, tokens, clock, monkeypatch
+):
+    from datetime import timedelta
+
+    built = _counting_builds(monkeypatch)
+    api.get("/")
+    clock.now += timedelta(minutes=30)  # no write, no deadline passed: the same page
+    api.get("/")
+    assert len(built) == 1
+    event = {"lon": 113.5712, "lat": 34.7251, "category": "noise", "description": "x"}
+    posted = api.post("/api/v1/events", json=event, headers=tokens["rep"])
+    assert posted.status_code == 201
+    api.get("/")
+    assert len(built) == 2
+    clock.now += timedelta(hours=2, minutes=1)  # the new case is now overdue for acceptance
+    api.get("/")
+    assert len(built) == 3
+
+
+def test_a_restarted_server_answers_from_the_pages_on_disk(store, clock, tmp_path, monkeypatch):
+    from web import create_app
+
+    config = {"TESTING": True, "DATABASE_URL": store.url, "CLOCK": clock}
+    first = create_app(config | {"PAGE_CACHE_DIR": str(tmp_path)}).test_client().get("/?lang=en")
+    built = _counting_builds(monkeypatch)
+    again = create_app(config | {"PAGE_CACHE_DIR": str(tmp_path)}).test_client().get("/?lang=en")
+    assert again.data == first.data and built == []
+    with store.write():
+        pass  # any write: the disk copy is stale
+    create_app(config | {"PAGE_CACHE_DIR": str(tmp_path)}).test_client().get("/?lang=en")
+    assert built == [False]
+    assert list(tmp_path.iterdir()) and not list(tmp_path.glob("*.tmp"))

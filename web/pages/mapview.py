@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import urllib.parse
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -14,9 +17,10 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from geogrid import codes
 from geogrid.cases.queries import EventFilter
-from geogrid.cases.workflow import STATUSES
+from geogrid.cases.workflow import OPEN, STATUSES
 from geogrid.policy import may_see_grid_contacts
-from geogrid.reports.hotspots import hot_grids
+from geogrid.reports.columns import columns_of
+from geogrid.reports.hotspots import contiguity, hot_grids
 from geogrid.reports.mapdata import (
     dissolved,
     feature_collection,
@@ -25,12 +29,13 @@ from geogrid.reports.mapdata import (
 )
 from geogrid.reports.metrics import stats
 from geogrid.stations import load_stations, uncovered
-from geogrid.storage.schema import event_history, events, generations
-from geogrid.storage.schema import stations as stations_table
+from geogrid.storage.schema import events
+from geogrid.times import to_db_time, to_iso, utc
 from maps.assets import inline_assets
 from maps.build import TILES, MapSpec, build_map
 from maps.text import labels
 from web.auth import current_user
+from web.pagecache import PageCache
 from web.params import bad, choice, get_choice, grid_code, moment
 from web.state import state
 
@@ -57,6 +62,7 @@ class _Base:
         self.bounds = shapely.total_bounds(np.array([g.geometry for g in grids], dtype=object))
         self.tree = shapely.STRtree(np.array([g.geometry for g in grids], dtype=object))
         self.all = grids
+        self.weights = contiguity(self.grid_codes, self.grid_geoms)
         self._uncovered: dict[tuple, dict] = {}
 
     def uncovered_layer(self, stations, walk_m: float, crs: str, name: str) -> dict:
@@ -76,7 +82,7 @@ class _Base:
 def _cache() -> dict:
     """The current app's map caches (never shared between apps in one process)."""
     return current_app.extensions.setdefault(
-        "geogrid_map", {"lock": threading.Lock(), "base": None, "pages": {}}
+        "geogrid_map", {"lock": threading.Lock(), "base": None, "pages": None}
     )
 
 
@@ -142,47 +148,71 @@ def index():
     store = state().store
     if not store.is_initialized() or store.active_generation() is None:
         return render_template("empty.html")
-    user = current_user()
-    key = (
-        _data_version(),
-        tuple(page_args().items()),
-        user.role if user else None,
-        user.scope if user else None,
-        user.username if user else None,
-    )
-    cache = _cache()
-    with cache["lock"]:
-        page = cache["pages"].get(key)
+    key = _page_key()
+    now = current_app.config["CLOCK"]()
+    seq = store.change_seq()
+    page = _pages().get(key, seq, now)
     if page is None:
         page = _page(standalone=False)
-        with cache["lock"]:
-            if len(cache["pages"]) >= _MAX_PAGES:
-                cache["pages"].pop(next(iter(cache["pages"])))
-            cache["pages"][key] = page
+        _pages().put(key, seq, _next_deadline(now), page)
     return page
 
 
-def warm(app) -> None:
-    """Build the index and the map's base for the active generation (at server start)."""
-    with app.test_request_context("/"):
-        if state().store.is_initialized() and state().store.active_generation() is not None:
-            map_base()
+def _page_key() -> str:
+    """The page's identity: filters as parsed, language, tiles and who asks.
+
+    Parsed values make other spellings of the same filters one page; who asks
+    decides what the access policy lets the page show.
+    """
+    flt = map_filter()
+    user = current_user()
+    return json.dumps(
+        [
+            flt.code,
+            flt.category,
+            flt.status,
+            to_iso(flt.start),
+            to_iso(flt.end),
+            get_choice("lang", ("zh", "en"), "zh"),
+            get_choice("tiles", TILES, current_app.config["MAP_TILES"]),
+            user.role if user else None,
+            user.scope if user else None,
+            user.username if user else None,
+        ]
+    )
 
 
-def _data_version() -> tuple:
-    """Changes whenever anything on the map could: four indexed look-ups."""
+def _next_deadline(now: datetime) -> datetime | None:
+    """When an open case next falls overdue (the page shows overdue counts), if ever."""
     with state().store.engine.connect() as conn:
-        latest = conn.execute(
-            sa.select(
-                sa.select(sa.func.max(generations.c.id))
-                .where(generations.c.active)
-                .scalar_subquery(),
-                sa.select(sa.func.max(events.c.id)).scalar_subquery(),
-                sa.select(sa.func.max(event_history.c.id)).scalar_subquery(),
-                sa.select(sa.func.max(stations_table.c.id)).scalar_subquery(),
+        due = conn.scalar(
+            sa.select(sa.func.min(events.c.stage_due_at)).where(
+                events.c.status.in_(OPEN), events.c.stage_due_at > to_db_time(now)
             )
-        ).one()
-        return (*latest, current_app.config["CLOCK"]().strftime("%Y%m%d%H%M"))
+        )
+    return utc(due)
+
+
+def _pages() -> PageCache:
+    cache = _cache()
+    with cache["lock"]:
+        if cache["pages"] is None:
+            folder = current_app.config["PAGE_CACHE_DIR"]
+            if folder is None and not current_app.testing:
+                folder = Path(current_app.instance_path) / "cache" / "map"
+            cache["pages"] = PageCache(folder or None, state().store.url, _MAX_PAGES)
+        return cache["pages"]
+
+
+def warm(app) -> None:
+    """Build the map's base, the event columns and the default page (at server start)."""
+    with app.test_request_context("/"):
+        store = state().store
+        if store.is_initialized() and store.active_generation() is not None:
+            map_base()
+            with store.engine.connect() as conn:
+                columns_of(conn)
+            index()
 
 
 def standalone_map() -> str:
@@ -259,6 +289,7 @@ def _hot(base: _Base, counts: dict) -> list[dict]:
         base.grid_codes,
         base.grid_geoms,
         [sum(counts.get(c, {}).get("by_status", {}).values()) for c in base.grid_codes],
+        base.weights,
     )
     return [r for r in gi if r["class"] != "ns"]
 

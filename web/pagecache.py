@@ -1,0 +1,107 @@
+"""Rendered pages kept by the store's change sequence, in memory and on the host's disk.
+
+A page is valid while the store's change sequence is the one it was rendered
+at and, for a page that shows overdue counts, until the next deadline passes.
+Every worker of a host shares the disk copies (``instance/cache/map``), so a
+restarted server answers its first request from them when nothing was written
+in between. Files are written whole (a temporary file renamed over) and read
+only by this process's user.
+
+Examples
+--------
+>>> import tempfile, datetime as dt
+>>> cache = PageCache(tempfile.mkdtemp(), "sqlite:///x", capacity=2)
+>>> now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+>>> cache.put("k", 7, None, "<html>")
+>>> cache.get("k", 7, now), cache.get("k", 8, now)
+('<html>', None)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["PageCache"]
+
+
+class PageCache:
+    """Pages by key, each valid at one change sequence and until an instant (or for ever).
+
+    Parameters
+    ----------
+    folder : path or None
+        Where the disk copies go (created on first write); None keeps pages in memory only.
+    store_url : str
+        The store the pages show: part of every file name, so stores never mix.
+    capacity : int
+        Pages kept in memory (least recently used leave first).
+    """
+
+    def __init__(self, folder: str | os.PathLike | None, store_url: str, capacity: int) -> None:
+        self.folder = None if folder is None else Path(folder)
+        self._salt = store_url.encode()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._memory: OrderedDict[str, tuple[int, str | None, str]] = OrderedDict()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / (
+            hashlib.sha256(self._salt + b"\0" + key.encode()).hexdigest() + ".html"
+        )
+
+    def get(self, key: str, seq: int, now: datetime) -> str | None:
+        """The page of ``key`` if rendered at ``seq`` and still valid at ``now``."""
+        with self._lock:
+            entry = self._memory.get(key)
+            if entry is not None:
+                self._memory.move_to_end(key)
+        if entry is None:
+            entry = self._read(key)
+        if entry is None or entry[0] != seq:
+            return None
+        if entry[1] is not None and now >= datetime.fromisoformat(entry[1]):
+            return None
+        self._remember(key, entry)
+        return entry[2]
+
+    def put(self, key: str, seq: int, valid_until: datetime | None, page: str) -> None:
+        """Keep ``page`` for ``key`` at ``seq``, valid until ``valid_until`` (None: no limit)."""
+        entry = (seq, None if valid_until is None else valid_until.isoformat(), page)
+        self._remember(key, entry)
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            head = json.dumps({"seq": seq, "valid_until": entry[1]})
+            with tempfile.NamedTemporaryFile(
+                "w", encoding="utf-8", dir=self.folder, suffix=".tmp", delete=False
+            ) as out:
+                out.write(head + "\n" + page)
+            os.replace(out.name, self._path(key))
+        except OSError:
+            pass  # a read-only or full disk costs speed, never the answer
+
+    def _remember(self, key: str, entry: tuple) -> None:
+        with self._lock:
+            self._memory[key] = entry
+            self._memory.move_to_end(key)
+            while len(self._memory) > self._capacity:
+                self._memory.popitem(last=False)
+
+    def _read(self, key: str) -> tuple | None:
+        if self.folder is None:
+            return None
+        try:
+            text = self._path(key).read_text(encoding="utf-8")
+            head, page = text.split("\n", 1)
+            meta = json.loads(head)
+            return (int(meta["seq"]), meta["valid_until"], page)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
