@@ -4,16 +4,29 @@ The core library. It imports neither Flask nor folium: ``maps`` and ``web``
 build on it.
 """
 
-from geogrid.boundaries.grids import read_grids
-from geogrid.engine.assign import Assignment, GridIndex
-from geogrid.errors import (
-    ConflictError,
-    GeoGridError,
-    InvalidInputError,
-    NotFoundError,
-)
-from geogrid.grid import Grid
-from geogrid.storage.store import Store
+from importlib import import_module
+
+# Imported on first use (PEP 562): ``geogrid assign`` needs neither SQLAlchemy nor the
+# boundary checks of a store, and a command's start-up is part of what its user waits for.
+_WHERE = {
+    "read_grids": "geogrid.boundaries.grids",
+    "Assignment": "geogrid.engine.assign",
+    "GridIndex": "geogrid.engine.assign",
+    "ConflictError": "geogrid.errors",
+    "GeoGridError": "geogrid.errors",
+    "InvalidInputError": "geogrid.errors",
+    "NotFoundError": "geogrid.errors",
+    "Grid": "geogrid.grid",
+    "Store": "geogrid.storage.store",
+}
+
+
+def __getattr__(name: str):
+    """The public names, imported from their modules when first asked for."""
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'geogrid' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

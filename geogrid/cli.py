@@ -6,22 +6,25 @@ the file, the line or the feature. ``assign`` works on files alone, no store.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from geogrid import codes
-from geogrid.boundaries.grids import grid_to_feature, read_grids
-from geogrid.cases.files import read_event_rows
 from geogrid.coords import CRS_NAMES, check_lonlat
-from geogrid.engine.assign import DEFAULT_TOLERANCE_M, GridIndex
+from geogrid.engine import DEFAULT_TOLERANCE_M
 from geogrid.errors import GeoGridError
-from geogrid.storage.store import Store, default_url
+from geogrid.storage.location import default_url
+
+if TYPE_CHECKING:
+    from geogrid.storage.store import Store
 
 __all__ = ["PLUGINS", "main", "open_store"]
 
@@ -96,6 +99,8 @@ def main(ctx: click.Context, database: str | None) -> None:
 
 def open_store(ctx: click.Context) -> Store:
     """The store named by ``--database`` (or the environment, or the instance folder)."""
+    from geogrid.storage.store import Store
+
     return Store(ctx.obj["url"])
 
 
@@ -129,6 +134,8 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def import_grids(ctx: click.Context, file: Path, actor: str, description: str) -> None:
     """Import a GeoJSON FeatureCollection of grids as a new active generation."""
+    from geogrid.boundaries.grids import read_grids
+
     grids = read_grids(file)
     store = open_store(ctx)
     store.migrate()
@@ -191,42 +198,52 @@ def locate(ctx: click.Context, lon: str, lat: str, crs: str, tolerance: float) -
     help="Metres outside every grid still taken as nearest.",
 )
 def assign(grids_file, events_file, out, crs, lon_col, lat_col, tolerance) -> None:
-    """Assign a CSV of events to the grids of a GeoJSON file (no store needed).
+    """Assign a file of events to the grids of a GeoJSON file (no store needed).
 
-    Exits 1 if some rows were bad: they are listed with their line numbers
-    and written to OUT's .errors.csv beside it.
+    EVENTS and OUT are CSV, Parquet, GeoParquet or GeoPackage, by suffix
+    (.csv, .parquet, .geoparquet, .gpkg); every input column is kept and the
+    codes are added. Exits 1 if some rows were bad: they are listed with their
+    line (CSV) or row number and written to OUT's .errors.csv beside it.
     """
     from tqdm import tqdm
 
-    from geogrid.engine.pointfile import assign_csv
+    from geogrid.boundaries.grids import read_grids
+    from geogrid.engine.assign import GridIndex
+    from geogrid.engine.pointfile import assign_file
 
-    index = GridIndex(read_grids(grids_file), tolerance_m=tolerance)
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="pt", disable=None, file=sys.stderr)
-        bar.update(done)
-
-    result = assign_csv(
-        index,
-        events_file,
-        out,
-        crs=crs.lower(),
-        lon_col=lon_col,
-        lat_col=lat_col,
-        progress=progress,
-    )
-    if bar is not None:
-        bar.close()
+    index = _file_index(grids_file, tolerance, read_grids, GridIndex)
+    with tqdm(unit=" rows", unit_scale=True, disable=None, file=sys.stderr) as bar:
+        result = assign_file(
+            index,
+            events_file,
+            out,
+            crs=crs.lower(),
+            lon_col=lon_col,
+            lat_col=lat_col,
+            progress=bar.update,
+        )
     methods = ", ".join(f"{n} {m}" for m, n in sorted(result.methods.items()))
     click.echo(f"{result.assigned} rows assigned ({methods or 'none'}) -> {out}")
     if result.errors:
         for error in result.errors[:20]:
-            click.echo(f"line {error['line']}: {error['error']}", err=True)
+            click.echo(f"{result.where} {error[result.where]}: {error['error']}", err=True)
         click.echo(f"{len(result.errors)} bad rows not assigned -> {result.errors_out}", err=True)
         sys.exit(1)
+
+
+def _file_index(grids_file: Path, tolerance: float, read_grids, grid_index):
+    """The index of a grids file: saved in the cache by the file's content, built once."""
+    from geogrid.engine.indexfile import load_index, save_index
+    from geogrid.storage.location import index_cache
+
+    digest = hashlib.sha256(grids_file.read_bytes()).hexdigest()
+    folder = index_cache() / "files" / f"{digest}-t{tolerance:g}"
+    index = load_index(folder)
+    if index is None:
+        index = grid_index(read_grids(grids_file), tolerance_m=tolerance)
+        with contextlib.suppress(OSError):  # no cache to write: the next run builds it again
+            save_index(index, folder)
+    return index
 
 
 @main.command("import-events")
@@ -242,6 +259,7 @@ def import_events(ctx: click.Context, file: Path, crs: str | None, actor: str) -
     from tqdm import tqdm
 
     from geogrid.cases.categories import load_categories
+    from geogrid.cases.files import read_event_rows
     from geogrid.cases.intake import Intake
 
     store = open_store(ctx)
@@ -353,6 +371,8 @@ def export(ctx: click.Context, fmt: str, personal: bool, out: Path) -> None:
     Grids as GeoJSON, every layer as a GeoPackage, or the per-grid Excel report
     (counts, closure and on-time rates per street, community, grid).
     """
+    from geogrid.boundaries.grids import grid_to_feature
+
     store = open_store(ctx)
     generation = store.active_generation()
     if fmt == "gpkg":

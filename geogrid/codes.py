@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -65,6 +66,11 @@ def _check(code: object) -> str:
         raise InvalidCodeError(
             f"code must be a string of digits, got {type(code).__name__} {code!r}"
         )
+    return _check_text(code)
+
+
+@functools.lru_cache(maxsize=1 << 17)  # a district's codes are checked again and again
+def _check_text(code: str) -> str:
     dedicated = _DEDICATED.fullmatch(code)
     if dedicated:
         if dedicated.group(2) == "00":

@@ -131,6 +131,22 @@ _OPENED: dict[str, list[Store]] = {}  # PostGIS store URL → the stores opened 
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _index_cache(tmp_path_factory):
+    """Saved grid indexes (PostGIS stores, ``geogrid assign``) go to the session's tmp folder.
+
+    Set in the environment, so served subprocesses inherit it.
+    """
+    folder = tmp_path_factory.mktemp("indexes")
+    old = os.environ.get("GEOGRID_INDEX_DIR")
+    os.environ["GEOGRID_INDEX_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("GEOGRID_INDEX_DIR", None)
+    else:
+        os.environ["GEOGRID_INDEX_DIR"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _track_stores():
     """Keep every PostGIS store, so a schema's stores are closed before it is dropped.
 

@@ -60,7 +60,7 @@ class GridState:
                 if active is None:
                     raise NotFoundError("no grids imported yet: run 'geogrid import-grids FILE'")
                 grids = self.store.load_grids(active)
-                index = GridIndex(grids, generation=active, tolerance_m=self.tolerance_m)
+                index = self.store.generation_index(active, self.tolerance_m, grids)
                 self._cache = (index, grids, {g.code: g.name for g in grids})
             return self._cache
 

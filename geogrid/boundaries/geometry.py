@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -17,7 +18,14 @@ from shapely.geometry.base import BaseGeometry
 
 from geogrid.coords import lonlat_problems
 
-__all__ = ["POLYGONAL", "geometry_from_geojson", "geometry_problem", "round_coordinates"]
+__all__ = [
+    "POLYGONAL",
+    "geometries_from_geojson",
+    "geometry_from_geojson",
+    "geometry_problem",
+    "geometry_problems",
+    "round_coordinates",
+]
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 _REASON = re.compile(r"(?P<what>[^\[]+)\[(?P<x>\S+) (?P<y>\S+)\]")
@@ -55,6 +63,57 @@ def geometry_from_geojson(obj: object) -> BaseGeometry:
     return geom
 
 
+def geometries_from_geojson(objs: list) -> list[BaseGeometry | ValueError]:
+    """:func:`geometry_from_geojson` of each object: the geometry, or the error it raised.
+
+    Well-formed polygons (nearly all of a real file) are parsed by GEOS in one
+    call; if that refuses anything, each object is parsed on its own, for its
+    own message.
+    """
+    simple = all(
+        isinstance(o, dict)
+        and o.get("type") in POLYGONAL
+        and isinstance(o.get("coordinates"), list)
+        and o["coordinates"]
+        for o in objs
+    )
+    if simple and objs:
+        try:
+            text = json.dumps({"type": "GeometryCollection", "geometries": objs})
+            parts = shapely.get_parts(shapely.from_geojson(text))
+        except (shapely.errors.GEOSException, ValueError, TypeError, RecursionError):
+            parts = None
+        if parts is not None and len(parts) == len(objs):
+            kinds = shapely.get_type_id(parts)
+            expected = [3 if o["type"] == "Polygon" else 6 for o in objs]
+            if (kinds == expected).all() and not shapely.is_empty(parts).any():
+                return list(parts)
+    out: list[BaseGeometry | ValueError] = []
+    for obj in objs:
+        try:
+            out.append(geometry_from_geojson(obj))
+        except ValueError as err:
+            out.append(err)
+    return out
+
+
+def geometry_problems(geoms) -> list[str | None]:
+    """:func:`geometry_problem` of many geometries at once."""
+    geoms = np.asarray(geoms, dtype=object)
+    out: list[str | None] = [None] * len(geoms)
+    if not len(geoms):
+        return out
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    starts = np.searchsorted(owner, np.arange(len(geoms)))
+    for vertex, problem in enumerate(lonlat_problems(xy[:, 0], xy[:, 1])):
+        if problem and out[owner[vertex]] is None:
+            out[owner[vertex]] = f"vertex {vertex - starts[owner[vertex]]}: {problem}"
+    valid = shapely.is_valid(geoms)
+    for i in np.flatnonzero(~valid).tolist():
+        out[i] = out[i] or _invalid(shapely.is_valid_reason(geoms[i]))
+    return out
+
+
 def geometry_problem(geom: BaseGeometry) -> str | None:
     """None if ``geom`` is a usable lon/lat polygon, else what is wrong and where."""
     xy = shapely.get_coordinates(geom)
@@ -64,6 +123,10 @@ def geometry_problem(geom: BaseGeometry) -> str | None:
     reason = shapely.is_valid_reason(geom)
     if reason == "Valid Geometry":
         return None
+    return _invalid(reason)
+
+
+def _invalid(reason: str) -> str:
     match = _REASON.fullmatch(reason)
     if match:
         return (

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from geogrid import codes
-from geogrid.boundaries.geometry import geometry_from_geojson, geometry_problem
+from geogrid.boundaries.geometry import geometries_from_geojson, geometry_problems
 from geogrid.errors import InvalidInputError
 from geogrid.grid import Grid
 from geogrid.io import load_json
@@ -47,30 +47,39 @@ def grids_from_features(features: Iterable[Any], known: frozenset[str] = frozens
     """Validate features one by one, then across them (duplicates, parents).
 
     ``known`` codes count as present parents (a partial upload's parents may
-    live outside the file).
+    live outside the file). Properties are checked feature by feature; the
+    geometries of those that pass are built and checked together.
     """
-    grids: list[Grid] = []
-    index_of: dict[str, int] = {}
+    read: list[tuple[int, str, str, dict, Any]] = []
     problems: list[dict] = []
     named: set[str] = set()  # codes of features refused for another reason
     for index, feature in enumerate(features):
-        grid, problem = _read_feature(index, feature)
+        found, problem = _read_properties(index, feature)
         if problem:
             problems.append(problem)
             named.add(problem["code"])
-            continue
-        if grid.code in index_of:
+        else:
+            read.append(found)
+    geoms = geometries_from_geojson([geometry for *_, geometry in read])
+    faults = geometry_problems([g for g in geoms if not isinstance(g, ValueError)])
+    faults.reverse()
+    grids: list[Grid] = []
+    index_of: dict[str, int] = {}
+    for (index, code, name, attributes, _), geom in zip(read, geoms, strict=True):
+        fault = str(geom) if isinstance(geom, ValueError) else faults.pop()
+        if fault:
+            problems.append(_problem(index, code, "geometry", fault))
+            named.add(code)
+        elif code in index_of:
             problems.append(
                 _problem(
-                    index,
-                    grid.code,
-                    "code",
-                    (f"duplicate code {grid.code!r}: also feature {index_of[grid.code]}"),
+                    index, code, "code", f"duplicate code {code!r}: also feature {index_of[code]}"
                 )
             )
-            continue
-        index_of[grid.code] = index
-        grids.append(grid)
+        else:
+            index_of[code] = index
+            grids.append(Grid(code=code, name=name, geometry=geom, attributes=attributes))
+    problems.sort(key=lambda p: p["index"])
     problems.extend(_parent_problems(grids, index_of, named | set(known)))
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
@@ -87,7 +96,8 @@ def _problem(index: int, code: str | None, field_name: str, message: str) -> dic
     return {"index": index, "code": code, "field": field_name, "message": message}
 
 
-def _read_feature(index: int, feature: Any) -> tuple[Grid | None, dict | None]:
+def _read_properties(index: int, feature: Any) -> tuple[tuple | None, dict | None]:
+    """(index, code, name, attributes, geometry object) of a feature, or its problem."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return None, _problem(index, None, "type", "expected a GeoJSON Feature")
     props = feature.get("properties") or {}
@@ -109,15 +119,8 @@ def _read_feature(index: int, feature: Any) -> tuple[Grid | None, dict | None]:
     mismatch = _declared_mismatch(code, level, props)
     if mismatch:
         return None, _problem(index, code, *mismatch)
-    try:
-        geom = geometry_from_geojson(feature.get("geometry"))
-    except ValueError as err:
-        return None, _problem(index, code, "geometry", str(err))
-    fault = geometry_problem(geom)
-    if fault:
-        return None, _problem(index, code, "geometry", fault)
     attributes = {k: v for k, v in props.items() if k not in _RESERVED}
-    return Grid(code=code, name=name.strip(), geometry=geom, attributes=attributes), None
+    return (index, code, name.strip(), attributes, feature.get("geometry")), None
 
 
 def _declared_mismatch(code: str, level: str, props: dict) -> tuple[str, str] | None:

@@ -274,7 +274,8 @@ def commit(
             scope=the_plan.scope,
             details={"diff_counts": _diff_counts(the_plan.diff)},
         )
-        index = GridIndex(the_plan.grids, generation=gen, tolerance_m=tolerance_m)
+        # saved before the commit: every worker maps it the moment the generation is active
+        index = store.generation_index(gen, tolerance_m, the_plan.grids, conn)
         moved = _reassign(conn, index, reassign_closed)
         conn.execute(
             sa.insert(audit).values(
@@ -298,9 +299,7 @@ def rollback(
     """Re-activate an earlier generation and reassign open events under it."""
     with store.write(boundaries=True) as conn:
         store.activate(generation, actor, conn)
-        index = GridIndex(
-            store.load_grids_in(conn, generation), generation=generation, tolerance_m=tolerance_m
-        )
+        index = store.generation_index(generation, tolerance_m, conn=conn)
         moved = _reassign(conn, index, closed_too=False)
         conn.execute(
             sa.insert(audit).values(

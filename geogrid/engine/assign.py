@@ -27,6 +27,7 @@ import shapely
 
 from geogrid import codes
 from geogrid.coords import metric_transformer, to_metric, to_wgs84
+from geogrid.engine import DEFAULT_TOLERANCE_M
 from geogrid.engine.cells import CellEngine
 from geogrid.engine.reference import NO_OWNER, Engine
 from geogrid.grid import Grid
@@ -34,7 +35,6 @@ from geogrid.grid import Grid
 __all__ = ["DEFAULT_TOLERANCE_M", "METHODS", "Assignment", "GridIndex"]
 
 METHODS = ("inside", "edge", "nearest", "outside")
-DEFAULT_TOLERANCE_M = 30.0
 _COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
 _PREFIX = {"district": 6, "street": 9, "community": 12, "grid": 15}
 
@@ -71,8 +71,19 @@ class _Layer:
     def __init__(self, grids: list[Grid], engine_factory: EngineFactory) -> None:
         grids = sorted(grids, key=lambda g: g.code)
         self.codes = np.array([g.code for g in grids], dtype="U17")
-        self.geometries = np.array([g.geometry for g in grids], dtype=object)
-        self.engine = engine_factory(self.geometries)
+        self.engine = engine_factory(np.array([g.geometry for g in grids], dtype=object))
+
+    @property
+    def geometries(self) -> np.ndarray:
+        """The layer's polygons, in code order."""
+        return self.engine.geometries
+
+    @classmethod
+    def loaded(cls, codes_: np.ndarray, engine: Engine) -> _Layer:
+        """A layer of ``codes_`` over an engine already built (read from an index file)."""
+        layer = cls.__new__(cls)
+        layer.codes, layer.engine = codes_, engine
+        return layer
 
 
 class GridIndex:

@@ -16,6 +16,8 @@ cell table as one :class:`~geogrid.engine.kernels.CellGrid`.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 
 import numpy as np
@@ -93,9 +95,9 @@ class CellEngine:
     """
 
     def __init__(self, geometries, cell_m: float | None = None, near_deg: float = 1e-9) -> None:
-        self.geometries = np.asarray(geometries, dtype=object)
+        self._geometries = np.asarray(geometries, dtype=object)
+        self._wkb = None
         self.near = float(near_deg)
-        self.exact = STRtreeEngine(self.geometries)
         self.size = len(self.geometries)
         if self.size == 0:
             return
@@ -104,6 +106,69 @@ class CellEngine:
         self.cell_m, dx, dy = _cell_size(total, self.size, cell_m)
         self.grid = _layout(total, dx, dy, self.near)
         self._build_tables()
+
+    @property
+    def geometries(self) -> np.ndarray:
+        """The polygons, in owner order (an engine loaded from a file parses them on first use)."""
+        if self._geometries is None:
+            data, offsets = self._wkb
+            self._geometries = shapely.from_wkb(
+                [bytes(data[a:b]) for a, b in itertools.pairwise(offsets)]
+            )
+        return self._geometries
+
+    @functools.cached_property
+    def exact(self) -> STRtreeEngine:
+        """GEOS, for the points within ``near`` of an edge (built on first use)."""
+        return STRtreeEngine(self.geometries)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What :meth:`from_arrays` needs to rebuild this engine, as named arrays."""
+        wkb = shapely.to_wkb(self.geometries) if self.size else np.empty(0, dtype=object)
+        offsets = np.zeros(len(wkb) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(b) for b in wkb])
+        names = ("table", "bstart", "bcand", "bstate", "erange", "edges")
+        out = dict(zip(names, self._arrays[:6], strict=True)) if self.size else {}
+        if self.size:
+            out.update(
+                coords=self.coords, ring_offsets=self.ring_offsets, poly_rings=self.poly_rings
+            )
+        out["wkb"] = np.frombuffer(b"".join(wkb), dtype=np.uint8)
+        out["wkb_offsets"] = offsets
+        return out
+
+    def layout(self) -> dict:
+        """The scalars beside :meth:`arrays`: size, cell size, tolerance and the cell grid."""
+        grid = self.grid._asdict() if self.size else None
+        return {
+            "size": self.size,
+            "near": self.near,
+            "cell_m": getattr(self, "cell_m", None),
+            "grid": grid,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], layout: dict) -> CellEngine:
+        """An engine over ``arrays`` (memory maps serve): nothing is computed again."""
+        engine = cls.__new__(cls)
+        engine._geometries = None
+        engine._wkb = (arrays["wkb"], arrays["wkb_offsets"])
+        engine.near = float(layout["near"])
+        engine.size = int(layout["size"])
+        if engine.size == 0:
+            engine._geometries = np.empty(0, dtype=object)
+            return engine
+        engine.cell_m = layout["cell_m"]
+        engine.grid = CellGrid(**layout["grid"])
+        engine.coords = arrays["coords"]
+        engine.ring_offsets = arrays["ring_offsets"]
+        engine.poly_rings = arrays["poly_rings"]
+        tables = tuple(arrays[k] for k in ("table", "bstart", "bcand", "bstate", "erange", "edges"))
+        engine.table, engine.bstart, engine.bcand, engine.bstate, engine.erange, engine.edges = (
+            tables
+        )
+        engine._arrays = (*tables, engine.coords, engine.ring_offsets, engine.poly_rings)
+        return engine
 
     def _build_tables(self) -> None:
         polygons = (self.coords, self.ring_offsets, self.poly_rings)

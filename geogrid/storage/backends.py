@@ -18,6 +18,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from geogrid.storage.location import URL_ENV, default_url
+
 __all__ = [
     "URL_ENV",
     "SQLiteWriteLock",
@@ -26,16 +28,6 @@ __all__ = [
     "default_url",
     "local_write_lock",
 ]
-
-URL_ENV = "GEOGRID_DATABASE_URL"
-
-
-def default_url(instance_dir: str | os.PathLike = "instance") -> str:
-    """``GEOGRID_DATABASE_URL`` if set, else the SQLite file in ``instance_dir``."""
-    url = os.environ.get(URL_ENV)
-    if url:
-        return url
-    return f"sqlite:///{Path(instance_dir).resolve() / 'geogrid.sqlite'}"
 
 
 def database_url(url: str | None = None) -> sa.URL:

@@ -205,4 +205,5 @@ store_changes = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("store_id", sa.String(32), nullable=False),  # random, made by the migration
 )

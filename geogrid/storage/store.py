@@ -13,6 +13,8 @@ active; an import never rewrites an earlier generation.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from alembic.config import Config
 from geogrid import codes
 from geogrid.coords import areas_m2
 from geogrid.engine.assign import DEFAULT_TOLERANCE_M, GridIndex
+from geogrid.engine.indexfile import load_index, save_index
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.grid import Grid
 from geogrid.storage.backends import (
@@ -37,6 +40,7 @@ from geogrid.storage.backends import (
     default_url,
     local_write_lock,
 )
+from geogrid.storage.location import INDEX_DIR_ENV, index_cache
 from geogrid.storage.schema import audit, generations, grids, store_changes
 
 __all__ = ["URL_ENV", "Store", "default_url"]
@@ -383,13 +387,78 @@ class Store:
         return list(table.values())
 
     def index(self, tolerance_m: float = DEFAULT_TOLERANCE_M) -> GridIndex:
-        """A :class:`GridIndex` of the active generation."""
+        """A :class:`GridIndex` of the active generation, from its saved file when there is one."""
         generation = self.active_generation()
         if generation is None:
             raise NotFoundError("no grids imported yet: run 'geogrid import-grids FILE'")
-        return GridIndex(
-            self.load_grids(generation), generation=generation, tolerance_m=tolerance_m
+        return self.generation_index(generation, tolerance_m)
+
+    def generation_index(
+        self,
+        generation: int,
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
+        grids=None,
+        conn: sa.Connection | None = None,
+    ) -> GridIndex:
+        """The index of ``generation``: memory-mapped from its folder, or built and saved there.
+
+        Every process of a host maps the same files (see :mod:`geogrid.engine.indexfile`).
+        ``grids``, if given, are the generation's grids (a commit has them at hand);
+        ``conn`` is the transaction that wrote the generation, if not yet committed:
+        its index is saved before the generation becomes active for anyone else.
+        """
+        folder = self.index_folder(generation, tolerance_m, conn)
+        if folder is not None:
+            loaded = load_index(folder)
+            if loaded is not None:
+                return loaded
+        if grids is None:
+            grids = (
+                self.load_grids(generation)
+                if conn is None
+                else self.load_grids_in(conn, generation)
+            )
+        index = GridIndex(grids, generation=generation, tolerance_m=tolerance_m)
+        if folder is not None:
+            try:
+                save_index(index, folder)
+                _prune(folder.parent, keep=3)
+            except OSError:
+                pass  # a read-only disk costs each process its own build, never the answer
+        return index
+
+    def index_folder(
+        self, generation: int, tolerance_m: float, conn: sa.Connection | None = None
+    ) -> Path | None:
+        """Where ``generation``'s index is saved: beside a SQLite file, else in the cache folder.
+
+        ``GEOGRID_INDEX_DIR`` moves it. Named by the store's random id and the
+        generation's creation time, so a store made again never reads another's.
+        """
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.index_folder(generation, tolerance_m, own)
+        store_id = conn.scalar(sa.select(store_changes.c.store_id))
+        created = conn.scalar(
+            sa.select(generations.c.created_at).where(generations.c.id == generation)
         )
+        if store_id is None or created is None:
+            return None
+        base = index_cache()
+        if INDEX_DIR_ENV not in os.environ and self.backend == "sqlite":
+            database = self.engine.url.database
+            if database in (None, "", ":memory:"):
+                return None
+            base = Path(f"{database}.indexes")
+        stamp = created.strftime("%Y%m%dT%H%M%S%f")
+        return base / store_id / f"g{generation}-{stamp}-t{tolerance_m:g}"
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Remove all but the ``keep`` newest saved indexes in ``folder``."""
+    saved = sorted(folder.glob("g*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in saved[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _in_generation(generation: int):

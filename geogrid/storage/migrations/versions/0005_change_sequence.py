@@ -1,6 +1,8 @@
 """The store's change sequence: one counter bumped by every write transaction.
 
-``store_changes`` holds one row whose ``seq`` each :meth:`Store.write` raises
+``store_changes`` holds one row: ``store_id``, made at random here (files kept
+for one store, such as its saved grid indexes, are named by it, so a store
+created again never reads another's), and ``seq``, which each :meth:`Store.write` raises
 first thing; every inserted or updated event carries the value of the
 transaction that wrote it in ``events.change_seq`` (set by a trigger, so no
 write path can forget it). Caches (the map page, the district statistics, and
@@ -12,6 +14,8 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01
 """
+
+import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -51,9 +55,10 @@ def upgrade() -> None:
         "store_changes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("store_id", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.execute("INSERT INTO store_changes (id, seq) VALUES (1, 1)")
+    op.execute(f"INSERT INTO store_changes (id, seq, store_id) VALUES (1, 1, '{uuid.uuid4().hex}')")
     with op.batch_alter_table("events") as batch:
         batch.add_column(sa.Column("change_seq", sa.BigInteger(), nullable=True))
     op.execute("UPDATE events SET change_seq = 1")
