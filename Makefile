@@ -47,6 +47,8 @@ bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench-map
 	$(BIN)/geogrid bench-redraw
 	$(BIN)/geogrid bench-stats
+	$(BIN)/geogrid bench-assign-file
+	$(BIN)/geogrid bench-workers
 	$(BIN)/geogrid bench-load
 
 ## make serve [WORKERS=1]: gunicorn on the store of GEOGRID_DATABASE_URL (default: instance/)

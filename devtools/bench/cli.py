@@ -14,12 +14,14 @@ from geogrid.cli import open_store
 
 __all__ = [
     "bench",
+    "bench_assign_file",
     "bench_batch",
     "bench_intake",
     "bench_load",
     "bench_map",
     "bench_redraw",
     "bench_stats",
+    "bench_workers",
 ]
 
 
@@ -209,3 +211,48 @@ def bench_stats(ctx: click.Context, repeat: int, backends, as_json: bool) -> Non
             f"{r['pandas_s'] / r['stats_s']:>5.0f}x"
         )
     click.echo(f"(median of {repeat}; stats = the request after a write, as the panel sees it)")
+
+
+@click.command("bench-workers")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.pass_context
+def bench_workers(ctx: click.Context, repeat: int) -> None:
+    """Memory (PSS) of 1 and 4 web workers on the demo store; index load against build."""
+    from devtools.bench.workers import run_workers
+    from web.cli import build_demo
+
+    store = open_store(ctx)
+    store.migrate()
+    if store.active_generation() is None:
+        build_demo(ctx, store)
+    r = run_workers(store.url, repeat=repeat)
+    click.echo(json.dumps(r))
+    one, four = r["pss_mb"][1], r["pss_mb"][4]
+    click.echo(
+        f"web workers, PSS of arbiter + workers: 1 worker {one} MB, 4 workers {four} MB "
+        f"-> {r['ratio']}x\nindex of the active generation in a fresh process: mapped "
+        f"{r['index_load_s']} s, built {r['index_build_s']} s (median of {repeat})"
+    )
+
+
+@click.command("bench-assign-file")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.option("--streamed", default=10_000_000, show_default=True, type=click.IntRange(0))
+def bench_assign_file(repeat: int, streamed: int) -> None:
+    """Geogrid assign on 200k and 2M points beside a ten-line geopandas script."""
+    from devtools.bench.assignfile import run_assign_files
+
+    r = run_assign_files(repeat=repeat, streamed=streamed)
+    click.echo(json.dumps(r))
+    click.echo(f"{'points':>10} {'geogrid assign':>15} {'geopandas script':>17} {'share':>6}")
+    for row in r["sizes"]:
+        click.echo(
+            f"{row['points']:>10,} {row['geogrid_s']:>8} s {row['geogrid_peak_mb']:>4} MB "
+            f"{row['geopandas_s']:>8} s {row['geopandas_peak_mb']:>4} MB "
+            f"{row['geogrid_share_of_geopandas']:>6}"
+        )
+    if r["streamed"]:
+        b = r["streamed"]
+        click.echo(
+            f"{b['points']:,} points streamed: {b['geogrid_s']} s, peak {b['geogrid_peak_mb']} MB"
+        )

@@ -25,6 +25,7 @@ from geogrid.coords import areas_m2
 from geogrid.engine.assign import GridIndex
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.grid import Grid
+from geogrid.storage.rawread import read_columns
 from geogrid.storage.schema import audit, events
 from geogrid.storage.store import Store
 from geogrid.times import to_db_time
@@ -47,6 +48,8 @@ class Plan:
     diff: dict = field(default_factory=dict)
     events: dict = field(default_factory=dict)
     base_generation: int | None = None
+    #: the index the dry run built for the events' impact; a commit of this plan reuses it
+    index: GridIndex | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -151,8 +154,18 @@ def _diff(active: list[Grid], new: list[Grid]) -> dict:
     }
 
 
-def _moves(conn: sa.Connection, index: GridIndex, closed_too: bool = True):
-    """Events whose assignment the index would change: (ids, old rows, new assignment)."""
+@dataclass
+class _Moves:
+    """The events whose assignment an index would change, as parallel arrays."""
+
+    ids: np.ndarray
+    status: np.ndarray
+    old: dict[str, np.ndarray]  # code column → the stored value ('' for none)
+    new: dict[str, np.ndarray]  # code column → the new value ('' for none)
+
+
+def _moves(conn: sa.Connection, index: GridIndex, closed_too: bool = True) -> _Moves:
+    """Events whose assignment ``index`` would change (all events, or the open ones)."""
     query = sa.select(
         events.c.id,
         events.c.lon,
@@ -162,34 +175,44 @@ def _moves(conn: sa.Connection, index: GridIndex, closed_too: bool = True):
     )
     if not closed_too:
         query = query.where(events.c.status.in_(OPEN))
-    rows = [tuple(r) for r in conn.execute(query)]
-    if not rows:
-        return [], [], None
-    table = np.array(rows, dtype=object)
-    found = index.assign(table[:, 1].astype(float), table[:, 2].astype(float))
-    old = np.array([[c or "" for c in r[4:]] for r in rows], dtype=object)
-    new = np.column_stack([getattr(found, c) for c in _CODE_COLUMNS]).astype(object)
-    changed = np.flatnonzero((old != new).any(axis=1))
-    return [rows[i] for i in changed], changed, found
+    table = read_columns(conn, query)
+    found = index.assign(table["lon"].astype(float), table["lat"].astype(float))
+    changed = np.zeros(len(table["id"]), dtype=bool)
+    old, new = {}, {}
+    for column in _CODE_COLUMNS:
+        stored = table[column]
+        stored[stored == None] = ""  # noqa: E711 (elementwise)
+        old[column] = stored.astype(str)
+        new[column] = getattr(found, column).astype(str)
+        changed |= old[column] != new[column]
+    return _Moves(
+        ids=table["id"][changed].astype(np.int64),
+        status=table["status"][changed],
+        old={c: v[changed] for c, v in old.items()},
+        new={c: v[changed] for c, v in new.items()},
+    )
 
 
 def _impact(conn: sa.Connection, index: GridIndex) -> dict:
-    moved, positions, found = _moves(conn, index)
-    per_grid = Counter()
-    counts = Counter()
-    sample = []
-    for row, k in zip(moved, positions, strict=True):
-        state = "open" if row[3] in OPEN else "closed"
-        counts[state] += 1
-        key = (row[4 + _CODE_COLUMNS.index("grid")] or None, str(found.grid[k]) or None)
-        per_grid[(key, state)] += 1
-        if len(sample) < _SAMPLE:
-            sample.append({"id": row[0], "status": row[3], "from": key[0], "to": key[1]})
+    moves = _moves(conn, index)
+    state = np.where(np.isin(moves.status, OPEN), "open", "closed")
+    counts = Counter(state.tolist())
+    before = [c or None for c in moves.old["grid"].tolist()]
+    after = [c or None for c in moves.new["grid"].tolist()]
+    per_grid = Counter(zip(before, after, state.tolist(), strict=True))
+    sample = [
+        {"id": int(i), "status": s, "from": b, "to": a}
+        for i, s, b, a in zip(
+            moves.ids[:_SAMPLE].tolist(),
+            moves.status[:_SAMPLE].tolist(),
+            before,
+            after,
+            strict=False,
+        )
+    ]
     by_grid: dict[tuple, dict] = {}
-    for ((before, after), state), n in per_grid.items():
-        by_grid.setdefault((before, after), {"from": before, "to": after, "open": 0, "closed": 0})[
-            state
-        ] += n
+    for (b, a, s), n in per_grid.items():
+        by_grid.setdefault((b, a), {"from": b, "to": a, "open": 0, "closed": 0})[s] += n
     return {
         "open_moved": counts["open"],
         "closed_moved": counts["closed"],
@@ -216,31 +239,49 @@ def plan(
     problems = _orphans(grids) + check_topology(grids, tolerances)
     result = Plan(grids, scope, sha256, problems, _diff(active, grids), base_generation=base)
     if result.ok:
+        result.index = GridIndex(grids, tolerance_m=tolerance_m)
         with store.engine.connect() as conn:
-            result.events = _impact(conn, GridIndex(grids, tolerance_m=tolerance_m))
+            result.events = _impact(conn, result.index)
     return result
 
 
 def _reassign(conn: sa.Connection, index: GridIndex, closed_too: bool) -> int:
-    """Put open (or all) events under ``index``'s generation; returns how many moved."""
-    moved, positions, found = _moves(conn, index, closed_too)
-    rows = [
-        {
-            "event_id": row[0],
-            **{f"c_{c}": (str(getattr(found, c)[k]) or None) for c in _CODE_COLUMNS},
-        }
-        for row, k in zip(moved, positions, strict=True)
-    ]
-    if rows:
-        conn.execute(
-            sa.update(events)
-            .where(events.c.id == sa.bindparam("event_id"))
-            .values(**{c: sa.bindparam(f"c_{c}") for c in _CODE_COLUMNS}),
-            rows,
+    """Put open (or all) events under ``index``'s generation; returns how many moved.
+
+    The new codes go into a temporary table in one batch, and one UPDATE … FROM
+    moves them all: a statement per event would cost seconds on a district.
+    """
+    moves = _moves(conn, index, closed_too)
+    if len(moves.ids):
+        names = ", ".join(_CODE_COLUMNS)
+        postgres = conn.dialect.name == "postgresql"
+        typed = ", ".join(f"{c} TEXT" for c in _CODE_COLUMNS)
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE reassigned (id BIGINT PRIMARY KEY, {typed})"
+            + (" ON COMMIT DROP" if postgres else "")
         )
+        rows = list(
+            zip(
+                moves.ids.tolist(),
+                *([v or None for v in moves.new[c].tolist()] for c in _CODE_COLUMNS),
+                strict=True,
+            )
+        )
+        marks = ", ".join(["%s" if postgres else "?"] * (1 + len(_CODE_COLUMNS)))
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO reassigned (id, {names}) VALUES ({marks})", rows)
+        finally:
+            cursor.close()
+        sets = ", ".join(f"{c} = reassigned.{c}" for c in _CODE_COLUMNS)
+        conn.exec_driver_sql(
+            f"UPDATE events SET {sets} FROM reassigned WHERE events.id = reassigned.id"
+        )
+        if not postgres:
+            conn.exec_driver_sql("DROP TABLE reassigned")
     every = sa.update(events).values(generation_id=index.generation)
     conn.execute(every if closed_too else every.where(events.c.status.in_(OPEN)))
-    return len(rows)
+    return len(moves.ids)
 
 
 def commit(
@@ -275,7 +316,12 @@ def commit(
             details={"diff_counts": _diff_counts(the_plan.diff)},
         )
         # saved before the commit: every worker maps it the moment the generation is active
-        index = store.generation_index(gen, tolerance_m, the_plan.grids, conn)
+        built = the_plan.index
+        if built is not None and built.tolerance_m == tolerance_m:
+            built.generation = gen  # the dry run's index, for the generation it now is
+        else:
+            built = None
+        index = store.generation_index(gen, tolerance_m, the_plan.grids, conn, built=built)
         moved = _reassign(conn, index, reassign_closed)
         conn.execute(
             sa.insert(audit).values(

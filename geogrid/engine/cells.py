@@ -22,7 +22,6 @@ import math
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon
 
 from geogrid.engine import kernels
 from geogrid.engine.kernels import CellGrid
@@ -38,7 +37,8 @@ _M_PER_DEG_LAT = 110_574.0
 
 def _flatten(geometries):
     """Coordinates, ring offsets and each polygon's first ring, as the kernels take them."""
-    multi = [g if g.geom_type == "MultiPolygon" else MultiPolygon([g]) for g in geometries]
+    parts, owner = shapely.get_parts(geometries, return_index=True)
+    multi = shapely.multipolygons(parts, indices=owner)  # every one a MultiPolygon, in C
     _, coords, (ring_offsets, part_offsets, geom_offsets) = shapely.to_ragged_array(multi)
     coords = np.ascontiguousarray(coords, dtype=np.float64)
     return coords, ring_offsets.astype(np.int64), part_offsets[geom_offsets].astype(np.int64)

@@ -399,26 +399,31 @@ class Store:
         tolerance_m: float = DEFAULT_TOLERANCE_M,
         grids=None,
         conn: sa.Connection | None = None,
+        built: GridIndex | None = None,
     ) -> GridIndex:
         """The index of ``generation``: memory-mapped from its folder, or built and saved there.
 
         Every process of a host maps the same files (see :mod:`geogrid.engine.indexfile`).
         ``grids``, if given, are the generation's grids (a commit has them at hand);
         ``conn`` is the transaction that wrote the generation, if not yet committed:
-        its index is saved before the generation becomes active for anyone else.
+        its index is saved before the generation becomes active for anyone else;
+        ``built`` is that index if the caller has built it already.
         """
         folder = self.index_folder(generation, tolerance_m, conn)
-        if folder is not None:
+        if folder is not None and built is None:
             loaded = load_index(folder)
             if loaded is not None:
                 return loaded
-        if grids is None:
-            grids = (
-                self.load_grids(generation)
-                if conn is None
-                else self.load_grids_in(conn, generation)
-            )
-        index = GridIndex(grids, generation=generation, tolerance_m=tolerance_m)
+        if built is not None:
+            index = built
+        else:
+            if grids is None:
+                grids = (
+                    self.load_grids(generation)
+                    if conn is None
+                    else self.load_grids_in(conn, generation)
+                )
+            index = GridIndex(grids, generation=generation, tolerance_m=tolerance_m)
         if folder is not None:
             try:
                 save_index(index, folder)

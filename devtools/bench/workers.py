@@ -1,0 +1,135 @@
+"""Memory of the web workers of one host, and how long a worker takes to load the index.
+
+``geogrid serve`` runs on a copy of the store with 1 and then 4 workers; each
+worker warms up (index, map base, event columns, default page) and is asked
+for the map and a locate, then the proportional set size (PSS: shared pages
+divided among the processes that map them) of the arbiter and its workers is
+summed from ``/proc/<pid>/smaps_rollup`` once it has settled. Beside it, the
+time a fresh process takes to map the saved index of the active generation
+and answer one point, and to build that index instead. Not a test.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+__all__ = ["run_workers"]
+
+_LOAD = """
+import sys, time
+from geogrid.engine.assign import GridIndex
+from geogrid.engine.indexfile import load_index
+from geogrid.storage.store import Store
+store = Store(sys.argv[1])
+generation = store.active_generation()
+folder = store.index_folder(generation, 30.0)
+start = time.perf_counter()
+if sys.argv[2] == "load":
+    index = load_index(folder)
+else:
+    index = GridIndex(store.load_grids(generation), generation=generation)
+index.locate(113.62, 34.75)
+print(time.perf_counter() - start)
+"""
+
+
+def _pss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def _server_pids(port: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"--port={port}".encode() in command:
+                found.append(int(entry.name))
+    return found
+
+
+def _settled_pss(base: str, port: int, workers: int, seconds: float = 240.0) -> float:
+    """Ask every worker for the map and a point until the memory stops growing."""
+    deadline = time.monotonic() + seconds
+    last, steady = 0.0, 0
+    while time.monotonic() < deadline:
+        for _ in range(4 * workers):
+            for path in ("/", "/api/v1/locate?lon=113.62&lat=34.75"):
+                request = urllib.request.Request(base + path, headers={"Connection": "close"})
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    response.read()
+        time.sleep(2.0)
+        now = _pss_mb(_server_pids(port))
+        steady = steady + 1 if abs(now - last) < 0.01 * max(now, 1) else 0
+        last = now
+        if steady >= 2:
+            break
+    return last
+
+
+def run_workers(store_url: str, counts=(1, 4), repeat: int = 3) -> dict:
+    """PSS per worker count, and index load against build times (medians)."""
+    from devtools.served import free_port, wait_until_up
+
+    out = {"pss_mb": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in counts:
+            port = free_port()
+            env = {**os.environ, "GEOGRID_DATABASE_URL": store_url, "GEOGRID_SECRET_KEY": "bench"}
+            with open(Path(tmp) / f"log{workers}", "wb") as log:
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "geogrid",
+                        "serve",
+                        f"--port={port}",
+                        f"--workers={workers}",
+                    ],
+                    env=env,
+                    cwd=tmp,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                try:
+                    base = f"http://127.0.0.1:{port}"
+                    wait_until_up(base, proc, seconds=120)
+                    out["pss_mb"][workers] = round(_settled_pss(base, port, workers))
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+    from geogrid.storage.store import Store
+
+    Store(store_url).index()  # saved, as the first worker after a commit finds it
+    load = [_timed(store_url, "load") for _ in range(repeat)]
+    build = [_timed(store_url, "build") for _ in range(repeat)]
+    one, many = out["pss_mb"][counts[0]], out["pss_mb"][counts[-1]]
+    return out | {
+        "ratio": round(many / one, 2),
+        "index_load_s": round(statistics.median(load), 3),
+        "index_build_s": round(statistics.median(build), 2),
+    }
+
+
+def _timed(store_url: str, how: str) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD, store_url, how], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
