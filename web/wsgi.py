@@ -49,10 +49,11 @@ class GeogridServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        """Pass the options on to gunicorn's settings."""
+        """Pass the options on to gunicorn's settings; import the code before the fork."""
         for key, value in self.options.items():
             if key in self.cfg.settings:  # older gunicorns lack the newest settings
                 self.cfg.set(key, value)
+        _import_modules()
 
     def load(self):
         """The WSGI app, built in the worker (never in the arbiter)."""
@@ -60,5 +61,33 @@ class GeogridServer(BaseApplication):
         from web.pages.mapview import warm
 
         app = create_app(overrides={"DATABASE_URL": self.database_url})
-        threading.Thread(target=warm, args=(app,), daemon=True, name="warm").start()
+        threading.Thread(target=_warm, args=(app, warm), daemon=True, name="warm").start()
         return app
+
+
+def _warm(app, warm) -> None:
+    """Warm the worker up and say so in the log (benchmarks wait for the line)."""
+    import logging
+    import os
+    import time
+
+    start = time.perf_counter()
+    warm(app)
+    logging.getLogger("gunicorn.error").info(
+        "worker %s warmed up in %.1f s", os.getpid(), time.perf_counter() - start
+    )
+
+
+def _import_modules() -> None:
+    """Import the app's modules in the arbiter, so its forked workers share their pages.
+
+    Only imports: no app, no database connection, no compiled kernel is run, so
+    no connection, lock or OpenMP thread pool crosses the fork; each worker
+    still builds its own app. Saves each worker the memory of its own copy of
+    numpy, pandas, shapely, SQLAlchemy, Flask and the rest.
+    """
+    import importlib
+
+    # numba and the kernels' dispatchers; esda, libpysal and scipy; Flask, folium and the map
+    for name in ("geogrid.engine.indexfile", "geogrid.reports.hotspots", "web.pages.mapview"):
+        importlib.import_module(name)

@@ -231,7 +231,9 @@ def bench_workers(ctx: click.Context, repeat: int) -> None:
     click.echo(
         f"web workers, PSS of arbiter + workers: 1 worker {one} MB, 4 workers {four} MB "
         f"-> {r['ratio']}x\nindex of the active generation in a fresh process: mapped "
-        f"{r['index_load_s']} s, built {r['index_build_s']} s (median of {repeat})"
+        f"{r['index_load_s']} s, built {r['index_build_s']} s; its first answer "
+        f"{r['first_query_s']} s (numba loading its cached code, once per process; "
+        f"median of {repeat})"
     )
 
 

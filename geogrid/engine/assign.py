@@ -19,6 +19,7 @@ Dedicated grids are an overlay reported beside the chain (lowest code wins).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -43,7 +44,11 @@ EngineFactory = Callable[[list], Engine]
 
 @dataclass(frozen=True)
 class Assignment:
-    """Assignments of many points: one numpy string array per column ('' = none)."""
+    """Assignments of many points: one array of str per column ('' = none).
+
+    The arrays hold shared Python strings (object dtype): the engine works on
+    integer ids and turns them into codes only here, by one gather per column.
+    """
 
     district: np.ndarray
     street: np.ndarray
@@ -84,6 +89,46 @@ class _Layer:
         layer = cls.__new__(cls)
         layer.codes, layer.engine = codes_, engine
         return layer
+
+
+_CHAIN = ("district", "street", "community", "grid", "micro")
+_METHOD_WORDS = np.array(["inside", "edge", "nearest", "outside"], dtype=object)
+_INSIDE, _EDGE, _NEAREST, _OUTSIDE = range(4)
+
+
+_OUTSIDE_ROW = 0  # the chain of a point no grid covers: the district, if there is one
+
+
+class _Chains:
+    """Every code an index can answer as an integer id, and each grid's chain of them.
+
+    ``words[0]`` is ''. ``table[c]`` is column ``c`` of the chains (district,
+    street, community, grid, micro: ids, 0 above a grid's level): row 0 for a
+    point outside every grid, then the grids of each layer from ``offsets[k]``.
+    """
+
+    def __init__(self, index: GridIndex) -> None:
+        layers = [layer.codes.tolist() for _, layer in index.layers]
+        dedicated = index.dedicated.codes.tolist()
+        every = {""} | set(dedicated)
+        for codes_ in layers:
+            for code in codes_:
+                every.update(code[:n] for n in (6, 9, 12, 15, 17) if len(code) >= n)
+        every.update(index.districts)
+        self.words = np.array(sorted(every), dtype=object)
+        ids = {word: i for i, word in enumerate(self.words.tolist())}
+        outside = ids[index.districts[0]] if len(index.districts) == 1 else 0
+        rows = [[outside, 0, 0, 0, 0]]
+        self.offsets = []
+        for codes_ in layers:
+            self.offsets.append(len(rows))
+            rows.extend(
+                [ids[c[:n]] if len(c) >= n else 0 for n in (6, 9, 12, 15)]
+                + [ids[c] if len(c) == 17 else 0]
+                for c in codes_
+            )
+        self.table = np.ascontiguousarray(np.array(rows, dtype=np.int32).T)
+        self.dedicated = np.array([ids[c] for c in dedicated], dtype=np.int32)
 
 
 class GridIndex:
@@ -137,23 +182,45 @@ class GridIndex:
         """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""
         x, y = to_wgs84(np.atleast_1d(x), np.atleast_1d(y), crs)
         n = len(x)
-        finest = np.full(n, "", dtype="U17")
-        method = np.full(n, "outside", dtype="U8")
+        chains = self._chains
+        finest = np.full(n, _OUTSIDE_ROW, dtype=np.int32)  # a row of chains.table
+        method = np.full(n, _OUTSIDE, dtype=np.int8)
         todo = np.arange(n)
-        for _level, layer in self.layers:
+        for k, (_level, layer) in enumerate(self.layers):
             if len(todo) == 0:
                 break
             owner, on_edge = layer.engine.owners(x[todo], y[todo])
             hit = owner != NO_OWNER
-            finest[todo[hit]] = layer.codes[owner[hit]]
-            method[todo[hit]] = np.where(on_edge[hit], "edge", "inside")
+            found = todo[hit]
+            finest[found] = chains.offsets[k] + owner[hit]
+            method[found] = np.where(on_edge[hit], _EDGE, _INSIDE)
             todo = todo[~hit]
         if len(todo) and self.tolerance_m > 0 and self._nearest_level:
             near = self._nearest(x[todo], y[todo])
             hit = near != NO_OWNER
-            finest[todo[hit]] = self._layer(self._nearest_level).codes[near[hit]]
-            method[todo[hit]] = "nearest"
-        return self._assemble(x, y, finest, method)
+            finest[todo[hit]] = chains.offsets[self._nearest_layer] + near[hit]
+            method[todo[hit]] = _NEAREST
+        dedicated = np.zeros(n, dtype=np.int32)
+        if len(self.dedicated.codes):
+            owner, _ = self.dedicated.engine.owners(x, y)
+            hit = owner != NO_OWNER
+            dedicated[hit] = chains.dedicated[owner[hit]]
+        words = chains.words
+        columns = {name: words[chains.table[i][finest]] for i, name in enumerate(_CHAIN)}
+        return Assignment(
+            dedicated=words[dedicated],
+            method=_METHOD_WORDS[method],
+            generation=self.generation,
+            **columns,
+        )
+
+    @property
+    def _nearest_layer(self) -> int:
+        return [level for level, _ in self.layers].index(self._nearest_level)
+
+    @functools.cached_property
+    def _chains(self) -> _Chains:
+        return _Chains(self)
 
     def locate(self, x: float, y: float, crs: str = "wgs84") -> dict:
         """Assign one point; a dict of codes (None where none), method and generation."""
@@ -188,28 +255,14 @@ class GridIndex:
     def _layer(self, level: str) -> _Layer:
         return dict(self.layers)[level]
 
-    def _assemble(self, x, y, finest, method) -> Assignment:
-        columns = {name: finest.astype(f"U{n}") for name, n in _PREFIX.items()}
-        columns["micro"] = np.where(np.char.str_len(finest) == 17, finest, "")
-        columns["district"] = np.where(
-            method == "outside",
-            self.districts[0] if len(self.districts) == 1 else "",
-            columns["district"],
-        ).astype("U6")
-        dedicated = np.full(len(x), "", dtype="U17")
-        if len(self.dedicated.codes):
-            owner, _ = self.dedicated.engine.owners(x, y)
-            hit = owner != NO_OWNER
-            dedicated[hit] = self.dedicated.codes[owner[hit]]
-        return Assignment(dedicated=dedicated, method=method, generation=self.generation, **columns)
-
     def _nearest(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Lowest-coded nearest tiling grid within the tolerance, metres in UTM."""
         if self._metric is None:
             self._metric = self._nearest_index()
         to_metric, tree, mask = self._metric
         owner = np.full(len(x), NO_OWNER, dtype="int64")
-        near = np.flatnonzero(shapely.contains_xy(mask, x, y))  # within reach at all
+        inside, _ = mask.owners(x, y)  # within reach at all (edges: GEOS decides exactly)
+        near = np.flatnonzero(inside != NO_OWNER)
         if not len(near):
             return owner
         mx, my = to_metric.transform(x[near], y[near])
@@ -231,5 +284,4 @@ class GridIndex:
         # a little wider than the tolerance, so rounding never cuts a point off
         reach = shapely.union_all(metric).buffer(self.tolerance_m + 1.0)
         mask = to_metric(reach, metric_transformer(layer.geometries, inverse=True))
-        shapely.prepare(mask)
-        return forward, shapely.STRtree(metric), mask
+        return forward, shapely.STRtree(metric), CellEngine([mask])
