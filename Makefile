@@ -42,6 +42,7 @@ lint: $(TSTAMP)
 ## make bench: assignment throughput against geopandas.sjoin, printed side by side
 bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench
+	$(BIN)/geogrid bench --city
 	$(BIN)/geogrid bench-intake
 	$(BIN)/geogrid bench-batch
 	$(BIN)/geogrid bench-map

@@ -28,9 +28,17 @@ __all__ = [
 @click.command()
 @click.option("--points", default=1_020_000, show_default=True, type=click.IntRange(10_000))
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.option(
+    "--city",
+    is_flag=True,
+    help="Instead: a synthetic city of 200,000 micro grids over ~7,000 km², saved and mapped.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench(points: int, repeat: int, as_json: bool) -> None:
+def bench(points: int, repeat: int, city: bool, as_json: bool) -> None:
     """The assignment engine against geopandas.sjoin and shapely STRtree, side by side."""
+    if city:
+        _bench_city(repeat, as_json)
+        return
     from devtools.bench.assign import run, run_demo
 
     report = run(points, repeat)
@@ -45,6 +53,26 @@ def bench(points: int, repeat: int, as_json: bool) -> None:
         f"points: geogrid assign {demo['assign_points_per_s']:,} points/s, sjoin on grids "
         f"and micro grids {demo['sjoin_points_per_s']:,} points/s -> {demo['ratio_vs_sjoin']}x; "
         f"{demo['disagreements']} disagreements, index build {demo['index_build_s']} s"
+    )
+
+
+def _bench_city(repeat: int, as_json: bool) -> None:
+    from devtools.bench.city import run_city
+
+    r = run_city(repeat=repeat)
+    if as_json:
+        click.echo(json.dumps({"city": r}))
+        return
+    click.echo(
+        f"city: {r['grids']:,} micro grids over {r['area_km2']:,} km² (generated in "
+        f"{r['generate_s']} s)\n"
+        f"  index build {r['index_build_s']} s, saved {r['index_file_mb']} MB, "
+        f"mapped by a fresh worker in {r['worker_index_load_s']} s\n"
+        f"  {r['points']:,} points: geogrid {r['ours_points_per_s']:,} points/s, "
+        f"geopandas.sjoin {r['sjoin_points_per_s']:,} points/s -> {r['ratio_vs_sjoin']}x "
+        f"(agree: {r['agree_with_sjoin']}; median of {repeat})\n"
+        f"  one worker resident {r['worker_rss_mb']} MB (mapped index pages included); "
+        f"{r['workers']} workers together {r['host_pss_mb']} MB PSS"
     )
 
 
@@ -131,13 +159,18 @@ def bench_map(ctx: click.Context, repeat: int) -> None:
         r = run_map(store, url, repeat)
     finally:
         server.shutdown()
+    from devtools.bench.map import cold_first_request
+
+    r["cold_server"] = cold_first_request(store.url, repeat)
     click.echo(json.dumps(r))
     o, f, n = r["ours"], r["ours_uncached_server"], r["naive_folium"]
     click.echo(
         f"command center map: ready {o['ready_s']} s, {o['bytes'] / 1e6:.2f} MB "
         f"(server rendering it afresh: {f['ready_s']} s)\n"
         f"naive folium map:   ready {n['ready_s']} s, {n['bytes'] / 1e6:.2f} MB\n"
-        f"-> {r['speedup']}x faster, {r['bytes_ratio']}x fewer bytes (median of {repeat})"
+        f"-> {r['speedup']}x faster, {r['bytes_ratio']}x fewer bytes (median of {repeat})\n"
+        f"GET / on a server just started: {r['cold_server']['with_pages_s']} s with the "
+        f"host's page cache, {r['cold_server']['after_write_s']} s after a write (rendered)"
     )
 
 
@@ -215,8 +248,9 @@ def bench_stats(ctx: click.Context, repeat: int, backends, as_json: bool) -> Non
 
 @click.command("bench-workers")
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def bench_workers(ctx: click.Context, repeat: int) -> None:
+def bench_workers(ctx: click.Context, repeat: int, as_json: bool) -> None:
     """Memory (PSS) of 1 and 4 web workers on the demo store; index load against build."""
     from devtools.bench.workers import run_workers
     from web.cli import build_demo
@@ -227,6 +261,8 @@ def bench_workers(ctx: click.Context, repeat: int) -> None:
         build_demo(ctx, store)
     r = run_workers(store.url, repeat=repeat)
     click.echo(json.dumps(r))
+    if as_json:
+        return
     one, four = r["pss_mb"][1], r["pss_mb"][4]
     click.echo(
         f"web workers, PSS of arbiter + workers: 1 worker {one} MB, 4 workers {four} MB "
@@ -240,12 +276,15 @@ def bench_workers(ctx: click.Context, repeat: int) -> None:
 @click.command("bench-assign-file")
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
 @click.option("--streamed", default=10_000_000, show_default=True, type=click.IntRange(0))
-def bench_assign_file(repeat: int, streamed: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_assign_file(repeat: int, streamed: int, as_json: bool) -> None:
     """Geogrid assign on 200k and 2M points beside a ten-line geopandas script."""
     from devtools.bench.assignfile import run_assign_files
 
     r = run_assign_files(repeat=repeat, streamed=streamed)
     click.echo(json.dumps(r))
+    if as_json:
+        return
     click.echo(f"{'points':>10} {'geogrid assign':>15} {'geopandas script':>17} {'share':>6}")
     for row in r["sizes"]:
         click.echo(

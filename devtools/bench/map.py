@@ -113,3 +113,53 @@ def run_map(store, app_url: str, repeat: int = 3) -> dict:
         "speedup": round(naive["ready_s"] / ours_cached["ready_s"], 1),
         "bytes_ratio": round(naive["bytes"] / ours_cached["bytes"], 1),
     }
+
+
+def cold_first_request(store_url: str, repeat: int = 3) -> dict:
+    """Seconds from a fresh ``geogrid serve`` being up to its answer to ``/``, median of ``repeat``.
+
+    ``with_pages``: the host's page cache holds the page at the store's change
+    sequence (a restart, nothing written since). ``after_write``: a write came
+    between, so the first request renders the page.
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from devtools.served import free_port, wait_until_up
+    from geogrid.storage.store import Store
+
+    def first(cwd: str) -> float:
+        port = free_port()
+        env = {**os.environ, "GEOGRID_DATABASE_URL": store_url, "GEOGRID_SECRET_KEY": "bench"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "geogrid", "serve", f"--port={port}"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base, proc, seconds=120)
+            start = time.perf_counter()
+            with urllib.request.urlopen(base + "/", timeout=300) as response:
+                response.read()
+            return time.perf_counter() - start
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    with tempfile.TemporaryDirectory() as cwd:
+        first(cwd)  # renders the page once and keeps it in cwd/instance/cache/map
+        cached = [first(cwd) for _ in range(repeat)]
+        rendered = []
+        for _ in range(repeat):
+            with Store(store_url).write():
+                pass  # any write: the page on disk is stale
+            rendered.append(first(cwd))
+    return {
+        "with_pages_s": round(statistics.median(cached), 3),
+        "after_write_s": round(statistics.median(rendered), 3),
+    }

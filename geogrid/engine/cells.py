@@ -17,7 +17,6 @@ cell table as one :class:`~geogrid.engine.kernels.CellGrid`.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 
 import numpy as np
@@ -36,12 +35,21 @@ _M_PER_DEG_LAT = 110_574.0
 
 
 def _flatten(geometries):
-    """Coordinates, ring offsets and each polygon's first ring, as the kernels take them."""
+    """Coordinates, ring offsets and each polygon's first ring, as the kernels take them.
+
+    Also the part and geometry offsets, from which :func:`shapely.from_ragged_array`
+    gives the polygons back exactly (as MultiPolygons).
+    """
     parts, owner = shapely.get_parts(geometries, return_index=True)
     multi = shapely.multipolygons(parts, indices=owner)  # every one a MultiPolygon, in C
     _, coords, (ring_offsets, part_offsets, geom_offsets) = shapely.to_ragged_array(multi)
     coords = np.ascontiguousarray(coords, dtype=np.float64)
-    return coords, ring_offsets.astype(np.int64), part_offsets[geom_offsets].astype(np.int64)
+    return (
+        coords,
+        ring_offsets.astype(np.int64),
+        part_offsets[geom_offsets].astype(np.int64),
+        (part_offsets.astype(np.int64), geom_offsets.astype(np.int64)),
+    )
 
 
 def _cell_size(bounds, count, cell_m):
@@ -96,12 +104,11 @@ class CellEngine:
 
     def __init__(self, geometries, cell_m: float | None = None, near_deg: float = 1e-9) -> None:
         self._geometries = np.asarray(geometries, dtype=object)
-        self._wkb = None
         self.near = float(near_deg)
         self.size = len(self.geometries)
         if self.size == 0:
             return
-        self.coords, self.ring_offsets, self.poly_rings = _flatten(self.geometries)
+        self.coords, self.ring_offsets, self.poly_rings, self._parts = _flatten(self.geometries)
         total = shapely.total_bounds(self.geometries)
         self.cell_m, dx, dy = _cell_size(total, self.size, cell_m)
         self.grid = _layout(total, dx, dy, self.near)
@@ -109,11 +116,13 @@ class CellEngine:
 
     @property
     def geometries(self) -> np.ndarray:
-        """The polygons, in owner order (an engine loaded from a file parses them on first use)."""
+        """The polygons, in owner order (a loaded engine rebuilds them on first use)."""
         if self._geometries is None:
-            data, offsets = self._wkb
-            self._geometries = shapely.from_wkb(
-                [bytes(data[a:b]) for a, b in itertools.pairwise(offsets)]
+            part_offsets, geom_offsets = self._parts
+            self._geometries = shapely.from_ragged_array(
+                shapely.GeometryType.MULTIPOLYGON,
+                np.asarray(self.coords),
+                (np.asarray(self.ring_offsets), np.asarray(part_offsets), np.asarray(geom_offsets)),
             )
         return self._geometries
 
@@ -124,17 +133,12 @@ class CellEngine:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What :meth:`from_arrays` needs to rebuild this engine, as named arrays."""
-        wkb = shapely.to_wkb(self.geometries) if self.size else np.empty(0, dtype=object)
-        offsets = np.zeros(len(wkb) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(b) for b in wkb])
+        if not self.size:
+            return {}
         names = ("table", "bstart", "bcand", "bstate", "erange", "edges")
-        out = dict(zip(names, self._arrays[:6], strict=True)) if self.size else {}
-        if self.size:
-            out.update(
-                coords=self.coords, ring_offsets=self.ring_offsets, poly_rings=self.poly_rings
-            )
-        out["wkb"] = np.frombuffer(b"".join(wkb), dtype=np.uint8)
-        out["wkb_offsets"] = offsets
+        out = dict(zip(names, self._arrays[:6], strict=True))
+        out.update(coords=self.coords, ring_offsets=self.ring_offsets, poly_rings=self.poly_rings)
+        out.update(part_offsets=self._parts[0], geom_offsets=self._parts[1])
         return out
 
     def layout(self) -> dict:
@@ -152,7 +156,6 @@ class CellEngine:
         """An engine over ``arrays`` (memory maps serve): nothing is computed again."""
         engine = cls.__new__(cls)
         engine._geometries = None
-        engine._wkb = (arrays["wkb"], arrays["wkb_offsets"])
         engine.near = float(layout["near"])
         engine.size = int(layout["size"])
         if engine.size == 0:
@@ -163,6 +166,7 @@ class CellEngine:
         engine.coords = arrays["coords"]
         engine.ring_offsets = arrays["ring_offsets"]
         engine.poly_rings = arrays["poly_rings"]
+        engine._parts = (arrays["part_offsets"], arrays["geom_offsets"])
         tables = tuple(arrays[k] for k in ("table", "bstart", "bcand", "bstate", "erange", "edges"))
         engine.table, engine.bstart, engine.bcand, engine.bstate, engine.erange, engine.edges = (
             tables

@@ -4,8 +4,8 @@ Building the cell tables of a district takes seconds; loading them takes
 milliseconds. Every worker of a host (and every ``geogrid assign`` over the
 same grids file) maps the same files read-only, so the operating system keeps
 one copy of them in memory however many processes use them. The polygons
-themselves travel as WKB and are parsed only if a point falls within 0.1 mm
-of an edge (or the nearest search runs).
+themselves are rebuilt from the mapped coordinates only if a point falls
+within 0.1 mm of an edge (or the nearest search runs).
 
 A folder holds ``index.json`` (format, generation, tolerance, districts,
 bounds, and per layer its level and cell layout) and one ``.npy`` file per
@@ -40,7 +40,7 @@ from geogrid.engine.cells import CellEngine
 __all__ = ["FORMAT", "load_index", "save_index"]
 
 #: Raised whenever the arrays or their meaning change: an older folder is rebuilt.
-FORMAT = 1
+FORMAT = 2
 _META = "index.json"
 
 
@@ -55,7 +55,7 @@ def save_index(index: GridIndex, folder: str | os.PathLike) -> Path:
         for i, (level, layer) in enumerate(layers):
             if not isinstance(layer.engine, CellEngine):
                 raise TypeError("only an index built on CellEngine can be saved")
-            np.save(work / f"{i}.codes.npy", layer.codes)
+            np.save(work / f"{i}.codes.npy", layer.codes.astype("S17"))  # ASCII: a quarter
             for name, array in layer.engine.arrays().items():
                 np.save(work / f"{i}.{name}.npy", np.ascontiguousarray(array))
             described.append({"level": level, **layer.engine.layout()})
@@ -93,7 +93,7 @@ def load_index(folder: str | os.PathLike) -> GridIndex | None:
             path.name.split(".")[1]: np.load(path, mmap_mode="r")
             for path in folder.glob(f"{i}.*.npy")
         }
-        codes = np.asarray(arrays.pop("codes"))
+        codes = np.asarray(arrays.pop("codes")).astype("U17")
         layers.append(
             (described["level"], _Layer.loaded(codes, CellEngine.from_arrays(arrays, described)))
         )
