@@ -26,7 +26,7 @@ from geogrid.engine.assign import GridIndex
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.grid import Grid
 from geogrid.storage.rawread import read_columns
-from geogrid.storage.schema import audit, events
+from geogrid.storage.schema import audit, events, store_changes
 from geogrid.storage.store import Store
 from geogrid.times import to_db_time
 
@@ -50,6 +50,8 @@ class Plan:
     base_generation: int | None = None
     #: the index the dry run built for the events' impact; a commit of this plan reuses it
     index: GridIndex | None = field(default=None, repr=False, compare=False)
+    #: (the store's change sequence, the events that would move) as the dry run saw them
+    moves: tuple[int, _Moves] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -193,8 +195,16 @@ def _moves(conn: sa.Connection, index: GridIndex, closed_too: bool = True) -> _M
     )
 
 
-def _impact(conn: sa.Connection, index: GridIndex) -> dict:
-    moves = _moves(conn, index)
+def _only(moves: _Moves, keep: np.ndarray) -> _Moves:
+    return _Moves(
+        ids=moves.ids[keep],
+        status=moves.status[keep],
+        old={c: v[keep] for c, v in moves.old.items()},
+        new={c: v[keep] for c, v in moves.new.items()},
+    )
+
+
+def _impact(moves: _Moves) -> dict:
     state = np.where(np.isin(moves.status, OPEN), "open", "closed")
     counts = Counter(state.tolist())
     before = [c or None for c in moves.old["grid"].tolist()]
@@ -239,19 +249,34 @@ def plan(
     problems = _orphans(grids) + check_topology(grids, tolerances)
     result = Plan(grids, scope, sha256, problems, _diff(active, grids), base_generation=base)
     if result.ok:
-        result.index = GridIndex(grids, tolerance_m=tolerance_m)
+        active_index = store.index(tolerance_m) if base is not None else None
+        result.index = GridIndex(grids, tolerance_m=tolerance_m, reuse=active_index)
         with store.engine.connect() as conn:
-            result.events = _impact(conn, result.index)
+            seq = store.change_seq(conn)
+            moves = _moves(conn, result.index)
+        result.moves = (seq, moves)
+        result.events = _impact(moves)
     return result
 
 
-def _reassign(conn: sa.Connection, index: GridIndex, closed_too: bool) -> int:
+def _reassign(
+    conn: sa.Connection, index: GridIndex, closed_too: bool, moves: _Moves | None = None
+) -> int:
     """Put open (or all) events under ``index``'s generation; returns how many moved.
 
-    The new codes go into a temporary table in one batch, and one UPDATE … FROM
-    moves them all: a statement per event would cost seconds on a district.
+    ``moves``, if given, are those of every event under this index, found by a
+    dry run with nothing written since. The new codes go into a temporary table
+    in one batch, and one UPDATE … FROM moves them all: a statement per event
+    would cost seconds on a district.
     """
-    moves = _moves(conn, index, closed_too)
+    if moves is None:
+        moves = _moves(conn, index, closed_too)
+    elif not closed_too:
+        moves = _only(moves, np.isin(moves.status, OPEN))
+    # stamped here, in the same statements: on SQLite the trigger would write each row twice
+    seq = sa.select(store_changes.c.seq).where(store_changes.c.id == 1).scalar_subquery()
+    every = sa.update(events).values(generation_id=index.generation, change_seq=seq)
+    conn.execute(every if closed_too else every.where(events.c.status.in_(OPEN)))
     if len(moves.ids):
         names = ", ".join(_CODE_COLUMNS)
         postgres = conn.dialect.name == "postgresql"
@@ -279,8 +304,6 @@ def _reassign(conn: sa.Connection, index: GridIndex, closed_too: bool) -> int:
         )
         if not postgres:
             conn.exec_driver_sql("DROP TABLE reassigned")
-    every = sa.update(events).values(generation_id=index.generation)
-    conn.execute(every if closed_too else every.where(events.c.status.in_(OPEN)))
     return len(moves.ids)
 
 
@@ -322,7 +345,12 @@ def commit(
         else:
             built = None
         index = store.generation_index(gen, tolerance_m, the_plan.grids, conn, built=built)
-        moved = _reassign(conn, index, reassign_closed)
+        seen = None
+        if built is not None and the_plan.moves is not None:
+            seq, moves = the_plan.moves
+            # this transaction raised the sequence once: anything more is a write since
+            seen = moves if store.change_seq(conn) == seq + 1 else None
+        moved = _reassign(conn, index, reassign_closed, seen)
         conn.execute(
             sa.insert(audit).values(
                 at=to_db_time(now),

@@ -73,10 +73,22 @@ class Assignment:
 class _Layer:
     """The grids of one level, sorted by code, with their engine."""
 
-    def __init__(self, grids: list[Grid], engine_factory: EngineFactory) -> None:
+    def __init__(
+        self, grids: list[Grid], engine_factory: EngineFactory, reuse: _Layer | None = None
+    ) -> None:
         grids = sorted(grids, key=lambda g: g.code)
         self.codes = np.array([g.code for g in grids], dtype="U17")
-        self.engine = engine_factory(np.array([g.geometry for g in grids], dtype=object))
+        geometries = np.array([g.geometry for g in grids], dtype=object)
+        if (
+            reuse is not None
+            and engine_factory is CellEngine
+            and isinstance(reuse.engine, CellEngine)
+            and np.array_equal(reuse.codes, self.codes)
+            and reuse.engine.holds(geometries)
+        ):
+            self.engine = reuse.engine  # the same grids: the same tables
+        else:
+            self.engine = engine_factory(geometries)
 
     @property
     def geometries(self) -> np.ndarray:
@@ -145,6 +157,9 @@ class GridIndex:
     engine : callable
         Builds an :class:`~geogrid.engine.reference.Engine` from sorted geometries: the
         cell engine by default, :class:`~geogrid.engine.reference.STRtreeEngine` as reference.
+    reuse : GridIndex, optional
+        An index (of another generation) whose layers are taken as they are where
+        they hold the same codes and polygons: a redraw rebuilds only the levels it changed.
     """
 
     def __init__(
@@ -153,6 +168,7 @@ class GridIndex:
         generation: int | None = None,
         tolerance_m: float = DEFAULT_TOLERANCE_M,
         engine: EngineFactory = CellEngine,
+        reuse: GridIndex | None = None,
     ) -> None:
         if not (tolerance_m >= 0):
             raise ValueError(f"tolerance_m must be >= 0 metres, got {tolerance_m!r}")
@@ -162,8 +178,11 @@ class GridIndex:
         for grid in grids:
             by_level.setdefault(grid.level, []).append(grid)
         regular = [lv for lv in reversed(codes.REGULAR_LEVELS) if lv in by_level]
-        self.layers = [(lv, _Layer(by_level[lv], engine)) for lv in regular]
-        self.dedicated = _Layer(by_level.get("dedicated", []), engine)
+        before = dict(reuse.layers) if reuse is not None else {}
+        self.layers = [(lv, _Layer(by_level[lv], engine, before.get(lv))) for lv in regular]
+        self.dedicated = _Layer(
+            by_level.get("dedicated", []), engine, reuse.dedicated if reuse is not None else None
+        )
         self.districts = sorted({g.code[:6] for g in grids})
         self._scalar = all(hasattr(layer.engine, "owner") for _, layer in self.layers) and (
             hasattr(self.dedicated.engine, "owner")

@@ -126,6 +126,22 @@ class CellEngine:
             )
         return self._geometries
 
+    def holds(self, geometries) -> bool:
+        """Whether this engine was built over exactly these polygons' coordinates and rings."""
+        geometries = np.asarray(geometries, dtype=object)
+        if len(geometries) != self.size:
+            return False
+        if self.size == 0:
+            return True
+        coords, rings, polys, parts = _flatten(geometries)
+        return (
+            np.array_equal(coords, self.coords)
+            and np.array_equal(rings, self.ring_offsets)
+            and np.array_equal(polys, self.poly_rings)
+            and np.array_equal(parts[0], self._parts[0])
+            and np.array_equal(parts[1], self._parts[1])
+        )
+
     @functools.cached_property
     def exact(self) -> STRtreeEngine:
         """GEOS, for the points within ``near`` of an edge (built on first use)."""

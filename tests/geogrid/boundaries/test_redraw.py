@@ -185,6 +185,39 @@ def test_closed_events_move_too_when_asked(stocked):
     assert _by_id(stocked)[5] == ("410102002001003", 2)
 
 
+def test_a_redraw_rebuilds_only_the_levels_it_changes(stocked):
+    import numpy as np
+
+    from geogrid.boundaries.grids import grid_to_feature
+
+    def mapped(result):  # taken from the active generation's saved index, not built
+        return {
+            lv for lv, layer in result.index.layers if isinstance(layer.engine.table, np.memmap)
+        }
+
+    same = plan(stocked, [grid_to_feature(g) for g in stocked.load_grids()])
+    assert mapped(same) == {lv for lv, _ in same.index.layers}
+    split = plan(stocked, features("redraw_split_scope"), scope="410102002001")
+    assert mapped(split) == {"district", "street", "community", "micro"}  # grids changed
+    commit(stocked, split, "admin", NOW)
+    x, y = np.array([113.575, 113.59, 113.507]), np.array([34.745, 34.725, 34.707])
+    from geogrid.engine.assign import GridIndex
+
+    fresh = GridIndex(stocked.load_grids(), generation=2)
+    assert stocked.index().assign(x, y).grid.tolist() == fresh.assign(x, y).grid.tolist()
+
+
+def test_events_written_between_the_preview_and_the_commit_are_reassigned_too(stocked):
+    result = plan(stocked, features("redraw_split_scope"), scope="410102002001")
+    late = {"lon": 113.575, "lat": 34.745, "category": "noise"}  # where event 1 is: north
+    Intake(stocked, load_categories()).submit([late], "t", stocked.index(), NOW)
+    with stocked.write() as conn:  # and event 3 is closed meanwhile: it keeps its grid
+        conn.execute(sa.update(events).where(events.c.id == 3).values(status="closed"))
+    assert commit(stocked, result, "admin", NOW)["events_reassigned"] == 4  # 1, 2, 4 and 6
+    assert _by_id(stocked)[6] == ("410102002001003", 2)
+    assert _by_id(stocked)[3] == ("410102002001001", 1)
+
+
 def test_rollback_reactivates_and_reassigns_open_events(stocked):
     commit(
         stocked, plan(stocked, features("redraw_split_scope"), scope="410102002001"), "admin", NOW

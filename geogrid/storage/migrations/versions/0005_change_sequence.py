@@ -25,6 +25,8 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+# SQLite cannot assign NEW in a BEFORE trigger: an AFTER trigger stamps the row unless the
+# statement already did (a bulk update sets change_seq itself and saves the second write).
 _SQLITE_TRIGGERS = (
     """CREATE TRIGGER events_change_seq_insert AFTER INSERT ON events
     BEGIN
@@ -32,7 +34,7 @@ _SQLITE_TRIGGERS = (
         WHERE id = NEW.id;
     END""",
     """CREATE TRIGGER events_change_seq_update AFTER UPDATE ON events
-    WHEN NEW.change_seq IS OLD.change_seq
+    WHEN NEW.change_seq IS NOT (SELECT seq FROM store_changes WHERE id = 1)
     BEGIN
         UPDATE events SET change_seq = (SELECT seq FROM store_changes WHERE id = 1)
         WHERE id = NEW.id;
