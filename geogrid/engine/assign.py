@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -42,30 +41,50 @@ _PREFIX = {"district": 6, "street": 9, "community": 12, "grid": 15}
 EngineFactory = Callable[[list], Engine]
 
 
-@dataclass(frozen=True)
 class Assignment:
-    """Assignments of many points: one array of str per column ('' = none).
+    """Assignments of many points: each column an array of str ('' = none), made on first use.
 
-    The arrays hold shared Python strings (object dtype): the engine works on
-    integer ids and turns them into codes only here, by one gather per column.
+    The engine works on integer ids; :meth:`ids` gives them with their ``words``
+    (``words[0]`` is ''), and a code column is made from them, by one gather of
+    shared Python strings, only when it is read: strings only at the edge.
     """
 
-    district: np.ndarray
-    street: np.ndarray
-    community: np.ndarray
-    grid: np.ndarray
-    micro: np.ndarray
-    dedicated: np.ndarray
-    method: np.ndarray
-    generation: int | None
+    def __init__(self, ids: dict[str, np.ndarray], words: np.ndarray, generation: int | None):
+        self._ids, self._words, self.generation = ids, words, generation
+        self._columns: dict[str, np.ndarray] = {}
+
+    def ids(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """(integer ids, the words they index) of ``column``; ``method`` has its own words."""
+        words = _METHOD_WORDS if column == "method" else self._words
+        return self._ids[column], words
+
+    def _column(self, name: str) -> np.ndarray:
+        if name not in self._columns:
+            ids, words = self.ids(name)
+            self._columns[name] = words[ids]
+        return self._columns[name]
+
+    district = property(lambda self: self._column("district"))
+    street = property(lambda self: self._column("street"))
+    community = property(lambda self: self._column("community"))
+    grid = property(lambda self: self._column("grid"))
+    micro = property(lambda self: self._column("micro"))
+    dedicated = property(lambda self: self._column("dedicated"))
+    method = property(lambda self: self._column("method"))
 
     def __len__(self) -> int:
         """The number of points assigned."""
-        return len(self.method)
+        return len(self._ids["method"])
+
+    def counts(self, column: str) -> dict[str, int]:
+        """How many points have each value of ``column`` (values that occur)."""
+        ids, words = self.ids(column)
+        found = np.bincount(ids, minlength=len(words))
+        return {words[k]: int(found[k]) for k in np.flatnonzero(found)}
 
     def row(self, i: int) -> dict:
         """Point ``i`` as a dict; missing codes are None."""
-        out = {c: (str(getattr(self, c)[i]) or None) for c in _COLUMNS}
+        out = {c: (str(self.ids(c)[1][self._ids[c][i]]) or None) for c in _COLUMNS}
         out["generation"] = self.generation
         return out
 
@@ -224,14 +243,9 @@ class GridIndex:
             owner, _ = self.dedicated.engine.owners(x, y)
             hit = owner != NO_OWNER
             dedicated[hit] = chains.dedicated[owner[hit]]
-        words = chains.words
-        columns = {name: words[chains.table[i][finest]] for i, name in enumerate(_CHAIN)}
-        return Assignment(
-            dedicated=words[dedicated],
-            method=_METHOD_WORDS[method],
-            generation=self.generation,
-            **columns,
-        )
+        ids = {name: chains.table[i][finest] for i, name in enumerate(_CHAIN)}
+        ids.update(dedicated=dedicated, method=method)
+        return Assignment(ids, chains.words, self.generation)
 
     @property
     def _nearest_layer(self) -> int:
@@ -280,8 +294,7 @@ class GridIndex:
             self._metric = self._nearest_index()
         to_metric, tree, mask = self._metric
         owner = np.full(len(x), NO_OWNER, dtype="int64")
-        inside, _ = mask.owners(x, y)  # within reach at all (edges: GEOS decides exactly)
-        near = np.flatnonzero(inside != NO_OWNER)
+        near = np.flatnonzero(shapely.contains_xy(mask, x, y))  # within reach at all
         if not len(near):
             return owner
         mx, my = to_metric.transform(x[near], y[near])
@@ -303,4 +316,5 @@ class GridIndex:
         # a little wider than the tolerance, so rounding never cuts a point off
         reach = shapely.union_all(metric).buffer(self.tolerance_m + 1.0)
         mask = to_metric(reach, metric_transformer(layer.geometries, inverse=True))
-        return forward, shapely.STRtree(metric), CellEngine([mask])
+        shapely.prepare(mask)
+        return forward, shapely.STRtree(metric), mask

@@ -18,6 +18,7 @@ Coordinates are checked for the whole batch at once.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -134,7 +135,15 @@ def _finish(table, numbers, x, y, problems, messages, id_col) -> _Batch:
     return _Batch(table, numbers, x, y, problems)
 
 
-def _read_csv(path: Path, lon_col: str, lat_col: str, batch_rows: int) -> Iterator[_Batch]:
+def _read_csv(
+    path: Path, lon_col: str, lat_col: str, batch_rows: int, sequential: bool
+) -> Iterator[_Batch]:
+    """The CSV's batches, parsed in parallel unless ``sequential``.
+
+    In parallel, a malformed row raises ``ArrowInvalid`` (the reader cannot
+    number it): the caller then reads the file again in sequence, which numbers
+    and skips such rows.
+    """
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
@@ -151,6 +160,8 @@ def _read_csv(path: Path, lon_col: str, lat_col: str, batch_rows: int) -> Iterat
     at_id = header.index("id")
 
     def invalid(row) -> str:
+        if not sequential:
+            return "error"
         fields = next(csv.reader([row.text or ""]), [])
         skipped.append(
             (
@@ -164,8 +175,8 @@ def _read_csv(path: Path, lon_col: str, lat_col: str, batch_rows: int) -> Iterat
 
     reader = pa_csv.open_csv(
         path,
-        # single-threaded parsing numbers the skipped rows; lines = records, header first
-        read_options=pa_csv.ReadOptions(block_size=batch_rows * 64, use_threads=False),
+        # only sequential parsing numbers the skipped rows; lines = records, header first
+        read_options=pa_csv.ReadOptions(block_size=batch_rows * 24, use_threads=not sequential),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
@@ -278,6 +289,7 @@ class _Writer:
 
     def __init__(self, out: Path, kind: str, geometry: str | None) -> None:
         self.out, self.kind, self.geometry = out, kind, geometry
+        self._words: dict[int, tuple] = {}  # id → (words, the same as an Arrow array)
         self._sink = None
         self._gpkg_started = False
 
@@ -287,9 +299,15 @@ class _Writer:
         keep = [c for c in table.column_names if c not in OUTPUT_COLUMNS]
         table = table.select(keep)
         for name in OUTPUT_COLUMNS:
-            values = getattr(found, name)
-            empty = None if self.kind == ".csv" else values == ""
-            table = table.append_column(name, pa.array(values, type=pa.string(), mask=empty))
+            ids, words = found.ids(name)
+            # the codes as Arrow strings straight from the integer ids: no Python str per row
+            if id(words) not in self._words:
+                self._words[id(words)] = (words, pa.array(words.tolist(), type=pa.string()))
+            column = pa.DictionaryArray.from_arrays(
+                pa.array(ids, mask=None if self.kind == ".csv" or name == "method" else ids == 0),
+                self._words[id(words)][1],
+            ).cast(pa.string())
+            table = table.append_column(name, column)
         if self.kind == ".csv" and self.geometry is not None:
             # text has no place for WKB: the point goes out as lon and lat
             table = table.drop_columns([self.geometry])
@@ -350,6 +368,50 @@ class _Writer:
             self._sink.close()
 
 
+class _Tally:
+    """The rows read so far, passed on to a progress callback (which may be None)."""
+
+    def __init__(self, callback: Callable[[int], None] | None) -> None:
+        self.callback, self.rows = callback, 0
+
+    def add(self, rows: int) -> None:
+        self.rows += rows
+        if self.callback:
+            self.callback(rows)
+
+    def restart(self) -> None:
+        self.add(-self.rows)
+
+
+def _run(index, out: Path, kind_out: str, crs: str, tally, batches, where: str) -> FileResult:
+    """Assign and write every batch; the result without its errors file."""
+    import pyarrow as pa
+
+    result = FileResult(out=out, where=where)
+    out.unlink(missing_ok=True)  # a GeoPackage would otherwise be appended to
+    writer = None
+    try:
+        for batch in batches:
+            result.errors.extend(
+                {where: number, "id": ident, "error": message}
+                for number, ident, message in batch.problems
+            )
+            if batch.table is not None and len(batch.x):
+                if writer is None:
+                    writer = _Writer(out, kind_out, batch.geometry)
+                found = index.assign(batch.x, batch.y, crs)
+                writer.write(batch.table, batch.x, batch.y, found)
+                for method, n in found.counts("method").items():
+                    result.methods[method] = result.methods.get(method, 0) + n
+                result.assigned += len(batch.x)
+            tally.add((0 if batch.table is None else batch.table.num_rows) + len(batch.problems))
+            pa.default_memory_pool().release_unused()  # memory stays flat over any file size
+    finally:
+        if writer is not None:
+            writer.close()
+    return result
+
+
 def assign_file(
     index: GridIndex,
     events: str | os.PathLike,
@@ -371,36 +433,24 @@ def assign_file(
     events, out = Path(events), Path(out)
     kind_in = _suffix(events, INPUTS, "the events file")
     kind_out = _suffix(out, OUTPUTS, "the output file")
+    tally = _Tally(progress)
+    run = functools.partial(_run, index, out, kind_out, crs, tally)
     if kind_in == ".csv":
-        batches, where = _read_csv(events, lon_col, lat_col, batch_rows), "line"
+        import pyarrow as pa
+
+        try:
+            result = run(_read_csv(events, lon_col, lat_col, batch_rows, False), "line")
+        except pa.ArrowInvalid:
+            tally.restart()  # the bar starts again with the file
+            try:
+                result = run(_read_csv(events, lon_col, lat_col, batch_rows, True), "line")
+            except pa.ArrowInvalid as err:
+                raise InvalidInputError(f"{events}: {err}") from err
     elif kind_in == ".gpkg":
-        batches, where = _read_gpkg(events, batch_rows), "feature"
+        result = run(_read_gpkg(events, batch_rows), "feature")
     else:
-        batches, where = _read_parquet(events, lon_col, lat_col, batch_rows), "row"
-    result = FileResult(out=out, where=where)
-    out.unlink(missing_ok=True)  # a GeoPackage would otherwise be appended to
-    writer = None
-    try:
-        for batch in batches:
-            result.errors.extend(
-                {where: number, "id": ident, "error": message}
-                for number, ident, message in batch.problems
-            )
-            if batch.table is not None and len(batch.x):
-                if writer is None:
-                    writer = _Writer(out, kind_out, batch.geometry)
-                found = index.assign(batch.x, batch.y, crs)
-                writer.write(batch.table, batch.x, batch.y, found)
-                methods, counts = np.unique(found.method, return_counts=True)
-                for method, n in zip(methods.tolist(), counts.tolist(), strict=True):
-                    result.methods[method] = result.methods.get(method, 0) + n
-                result.assigned += len(batch.x)
-            if progress:
-                rows = (0 if batch.table is None else batch.table.num_rows) + len(batch.problems)
-                progress(rows)
-    finally:
-        if writer is not None:
-            writer.close()
+        result = run(_read_parquet(events, lon_col, lat_col, batch_rows), "row")
+    where = result.where
     result.errors.sort(key=lambda e: e[where])
     if result.errors:
         result.errors_out = out.with_name(out.stem + ".errors.csv")

@@ -50,7 +50,9 @@ def test_csv_lines_stay_right_across_batches_skipped_rows_and_quoted_newlines(in
     )
     for batch_rows in (1, 2, 3, 1000):
         out = tmp_path / f"o{batch_rows}.csv"
-        result = assign_file(index, path, out, batch_rows=batch_rows)
+        seen = []
+        result = assign_file(index, path, out, batch_rows=batch_rows, progress=seen.append)
+        assert sum(seen) == 10  # every record once, though the parallel pass started over
         assert [r["id"] for r in _read_csv(out)] == ["a", "b", "g", "i"]
         assert [(e["line"], e["id"]) for e in result.errors] == [
             (4, "c"),
