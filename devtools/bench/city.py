@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools.bench.timing import median_seconds
+
 __all__ = ["city_grids", "run_city"]
 
 ORIGIN = (113.2, 34.4)
@@ -158,8 +160,8 @@ def run_city(n_grids: int = 200_000, n_points: int = 1_000_000, repeat: int = 3)
         def sjoin():
             return gpd.sjoin(points, frame, predicate="within", how="inner")
 
-        t_ours = _median(ours, repeat)
-        t_sjoin = _median(sjoin, repeat)
+        t_ours = median_seconds(ours, repeat)
+        t_sjoin = median_seconds(sjoin, repeat)
         owner, _ = engine.owners(x, y)
         joined = sjoin()
         agree = bool(
@@ -180,15 +182,6 @@ def run_city(n_grids: int = 200_000, n_points: int = 1_000_000, repeat: int = 3)
         "agree_with_sjoin": agree,
         **memory,
     }
-
-
-def _median(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _workers(folder: Path, points: Path, count: int = 4) -> dict:

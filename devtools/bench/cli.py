@@ -25,6 +25,17 @@ __all__ = [
 ]
 
 
+def _demo_store(ctx: click.Context):
+    """The store of ``--database``, with the demo district built into it if it is empty."""
+    from web.cli import build_demo
+
+    store = open_store(ctx)
+    store.migrate()
+    if store.active_generation() is None:
+        build_demo(ctx, store)
+    return store
+
+
 @click.command()
 @click.option("--points", default=1_020_000, show_default=True, type=click.IntRange(10_000))
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
@@ -141,13 +152,9 @@ def bench_map(ctx: click.Context, repeat: int) -> None:
 
     from devtools.bench.map import run_map
     from web import create_app
-    from web.cli import build_demo
     from web.pages.mapview import warm
 
-    store = open_store(ctx)
-    store.migrate()
-    if store.active_generation() is None:
-        build_demo(ctx, store)
+    store = _demo_store(ctx)
     app = create_app(overrides={"DATABASE_URL": ctx.obj["url"]})
     warm(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -224,12 +231,8 @@ def bench_batch(events: int) -> None:
 def bench_stats(ctx: click.Context, repeat: int, backends, as_json: bool) -> None:
     """District statistics on 100k and 1M events, beside pandas reading and grouping them."""
     from devtools.bench.stats import run_stats
-    from web.cli import build_demo
 
-    store = open_store(ctx)
-    store.migrate()
-    if store.active_generation() is None:
-        build_demo(ctx, store)
+    store = _demo_store(ctx)
     rows = run_stats(store, repeat, backends=backends or ("sqlite", "postgis"))
     if as_json:
         click.echo(json.dumps({"stats": rows}))
@@ -253,12 +256,8 @@ def bench_stats(ctx: click.Context, repeat: int, backends, as_json: bool) -> Non
 def bench_workers(ctx: click.Context, repeat: int, as_json: bool) -> None:
     """Memory (PSS) of 1 and 4 web workers on the demo store; index load against build."""
     from devtools.bench.workers import run_workers
-    from web.cli import build_demo
 
-    store = open_store(ctx)
-    store.migrate()
-    if store.active_generation() is None:
-        build_demo(ctx, store)
+    store = _demo_store(ctx)
     r = run_workers(store.url, repeat=repeat)
     click.echo(json.dumps(r))
     if as_json:

@@ -15,7 +15,6 @@ Each figure is the median of ``repeat`` runs. Not a test.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -24,18 +23,15 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from devtools.bench.timing import median_seconds
+
 __all__ = ["run_stats"]
 
 _LEVELS = ("street", "community", "grid")
 
 
 def _median_s(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times), 4)
+    return round(median_seconds(fn, repeat), 4)
 
 
 def pandas_stats(conn: sa.Connection, now: datetime) -> dict:

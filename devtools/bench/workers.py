@@ -98,6 +98,8 @@ def run_workers(store_url: str, counts=(1, 4), repeat: int = 3) -> dict:
         for workers in counts:
             port = free_port()
             env = {**os.environ, "GEOGRID_DATABASE_URL": store_url, "GEOGRID_SECRET_KEY": "bench"}
+            cwd = Path(tmp) / f"run{workers}"  # its own instance folder: it renders its pages
+            cwd.mkdir()
             with open(Path(tmp) / f"log{workers}", "wb") as log:
                 proc = subprocess.Popen(
                     [
@@ -109,7 +111,7 @@ def run_workers(store_url: str, counts=(1, 4), repeat: int = 3) -> dict:
                         f"--workers={workers}",
                     ],
                     env=env,
-                    cwd=tmp,
+                    cwd=cwd,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )

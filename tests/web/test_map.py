@@ -248,16 +248,7 @@ def test_standalone_map_has_everything_inline(tmp_path, store, small_geojson):
 
 
 def test_junk_parameters_do_not_rebuild_the_page(api, monkeypatch):
-    import web.pages.mapview as mapview
-
-    built = []
-    page = mapview._page
-
-    def counting(standalone):
-        built.append(standalone)
-        return page(standalone)
-
-    monkeypatch.setattr(mapview, "_page", counting)
+    built = _counting_builds(monkeypatch)
     first = api.get("/?category=noise&status=reported")
     assert first.status_code == 200
     for url in (
