@@ -70,6 +70,9 @@ def save_index(index: GridIndex, folder: str | os.PathLike) -> Path:
         }
         (work / _META).write_text(json.dumps(meta), encoding="utf-8")
         if folder.exists():
+            if _current(folder):  # another worker saved the same index meanwhile: keep theirs
+                shutil.rmtree(work, ignore_errors=True)
+                return folder
             shutil.rmtree(folder, ignore_errors=True)
         os.replace(work, folder)
     except BaseException:
@@ -78,21 +81,32 @@ def save_index(index: GridIndex, folder: str | os.PathLike) -> Path:
     return folder
 
 
-def load_index(folder: str | os.PathLike) -> GridIndex | None:
-    """The index saved in ``folder``, memory-mapped; None if there is none of this format."""
-    folder = Path(folder)
+def _current(folder: Path) -> dict | None:
+    """The folder's description if it holds a whole index of this :data:`FORMAT`."""
     try:
         meta = json.loads((folder / _META).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if meta.get("format") != FORMAT:
+    return meta if meta.get("format") == FORMAT else None
+
+
+def load_index(folder: str | os.PathLike) -> GridIndex | None:
+    """The index saved in ``folder``, memory-mapped; None if there is none of this format."""
+    folder = Path(folder)
+    meta = _current(folder)
+    if meta is None:
         return None
     layers = []
     for i, described in enumerate(meta["layers"]):
-        arrays = {
-            path.name.split(".")[1]: np.load(path, mmap_mode="r")
-            for path in folder.glob(f"{i}.*.npy")
-        }
+        try:
+            arrays = {
+                path.name.split(".")[1]: np.load(path, mmap_mode="r")
+                for path in folder.glob(f"{i}.*.npy")
+            }
+        except (OSError, ValueError):  # replaced under us: the caller builds its own
+            return None
+        if "codes" not in arrays:
+            return None
         codes = np.asarray(arrays.pop("codes")).astype("U17")
         layers.append(
             (described["level"], _Layer.loaded(codes, CellEngine.from_arrays(arrays, described)))

@@ -110,3 +110,16 @@ def test_points_in_the_demo_district_agree_after_a_save(demo_grids, tmp_path):
     loaded = load_index(save_index(built, tmp_path / "demo"))
     x, y = _points(built, n=20_000)
     assert built.assign(x, y).grid.tolist() == loaded.assign(x, y).grid.tolist()
+
+
+def test_two_workers_saving_one_index_keep_the_first_and_a_torn_folder_is_rebuilt(
+    small_grids, tmp_path
+):
+    folder = save_index(GridIndex(small_grids, generation=1), tmp_path / "g1")
+    stamp = (folder / "index.json").stat().st_mtime_ns
+    assert save_index(GridIndex(small_grids, generation=1), folder) == folder
+    assert (folder / "index.json").stat().st_mtime_ns == stamp  # the first one stands
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g1"]  # no temporary left
+    for path in folder.glob("0.codes.npy"):
+        path.unlink()  # torn, as if replaced while read
+    assert load_index(folder) is None
