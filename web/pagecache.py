@@ -41,7 +41,8 @@ class PageCache:
     store_url : str
         The store the pages show: part of every file name, so stores never mix.
     capacity : int
-        Pages kept in memory (least recently used leave first).
+        Pages kept in memory (least recently used leave first); eight times as
+        many on disk (the oldest written leave first).
     """
 
     def __init__(self, folder: str | os.PathLike | None, store_url: str, capacity: int) -> None:
@@ -85,8 +86,18 @@ class PageCache:
             ) as out:
                 out.write(head + "\n" + page)
             os.replace(out.name, self._path(key))
+            self._trim()
         except OSError:
             pass  # a read-only or full disk costs speed, never the answer
+
+    def _trim(self) -> None:
+        """Keep the newest ``8 x capacity`` files: arbitrary filters cannot fill the disk."""
+        files = list(self.folder.glob("*.html"))
+        if len(files) <= 8 * self._capacity:
+            return
+        files.sort(key=lambda p: p.stat().st_mtime_ns)
+        for old in files[: len(files) - 8 * self._capacity]:
+            old.unlink(missing_ok=True)
 
     def _remember(self, key: str, entry: tuple) -> None:
         with self._lock:

@@ -320,3 +320,15 @@ def test_a_restarted_server_answers_from_the_pages_on_disk(store, clock, tmp_pat
     create_app(config | {"PAGE_CACHE_DIR": str(tmp_path)}).test_client().get("/?lang=en")
     assert built == [False]
     assert list(tmp_path.iterdir()) and not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_pages_on_disk_are_bounded(tmp_path):
+    from datetime import UTC, datetime
+
+    from web.pagecache import PageCache
+
+    cache = PageCache(tmp_path, "sqlite:///x", capacity=2)
+    for k in range(40):  # forty different filters, as a crawler could ask
+        cache.put(f"key{k}", 1, None, "<html>")
+    assert len(list(tmp_path.glob("*.html"))) == 16
+    assert cache.get("key39", 1, datetime.now(UTC)) == "<html>"
