@@ -90,7 +90,7 @@ def create_user(
         raise InvalidInputError(f"scope must be a district or street code, got {scope!r}")
     if password is not None and len(password) < 10:
         raise InvalidInputError("password must have at least 10 characters")
-    with store.write() as conn:
+    with store.write(changes=False) as conn:
         if conn.scalar(sa.select(users.c.id).where(users.c.username == username)):
             raise ConflictError(f"user {username!r} exists already")
         user_id = conn.execute(
@@ -111,7 +111,7 @@ def create_token(store: Store, username: str, name: str = "", days: int = TOKEN_
         raise InvalidInputError(f"days must be a whole number from 1 to 3650, got {days!r}")
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    with store.write() as conn:
+    with store.write(changes=False) as conn:
         user_id = conn.scalar(sa.select(users.c.id).where(users.c.username == username))
         if user_id is None:
             raise NotFoundError(f"no user {username!r}")
@@ -129,7 +129,7 @@ def create_token(store: Store, username: str, name: str = "", days: int = TOKEN_
 
 def revoke_tokens(store: Store, username: str, token_name: str | None = None) -> int:
     """Revoke every token of ``username`` (or only those named ``token_name``); how many."""
-    with store.write() as conn:
+    with store.write(changes=False) as conn:
         user_id = conn.scalar(sa.select(users.c.id).where(users.c.username == username))
         if user_id is None:
             raise NotFoundError(f"no user {username!r}")
@@ -187,7 +187,7 @@ def user_for_password(store: Store, username: str, password: str) -> User | None
     if not verify_password(stored, password) or row is None or not row.password_hash:
         return None
     if needs_rehash(row.password_hash):
-        with store.write() as conn:
+        with store.write(changes=False) as conn:
             conn.execute(
                 sa.update(users)
                 .where(users.c.id == row.id)
@@ -224,7 +224,7 @@ def record_login_failure(
 
     Failures older than ``lockout`` no longer count (the window starts again).
     """
-    with store.write() as conn:
+    with store.write(changes=False) as conn:
         for key in keys:
             try:
                 with conn.begin_nested():  # two workers may count a key's first failure at once
@@ -254,5 +254,5 @@ def record_login_failure(
 
 def clear_login_failures(store: Store, keys: list[str]) -> None:
     """Forget the failures of ``keys`` (after a successful login)."""
-    with store.write() as conn:
+    with store.write(changes=False) as conn:
         conn.execute(sa.delete(login_failures).where(login_failures.c.key.in_(keys)))

@@ -38,16 +38,17 @@ class PageCache:
     ----------
     folder : path or None
         Where the disk copies go (created on first write); None keeps pages in memory only.
-    store_url : str
-        The store the pages show: part of every file name, so stores never mix.
+    salt : str
+        What the pages belong to (the store, the version, the settings): part of
+        every file name, so pages of another store or release are never served.
     capacity : int
         Pages kept in memory (least recently used leave first); eight times as
         many on disk (the oldest written leave first).
     """
 
-    def __init__(self, folder: str | os.PathLike | None, store_url: str, capacity: int) -> None:
+    def __init__(self, folder: str | os.PathLike | None, salt: str, capacity: int) -> None:
         self.folder = None if folder is None else Path(folder)
-        self._salt = store_url.encode()
+        self._salt = salt.encode()
         self._capacity = capacity
         self._lock = threading.Lock()
         self._memory: OrderedDict[str, tuple[int, str | None, str]] = OrderedDict()

@@ -1,8 +1,10 @@
 """Production serving: gunicorn with N worker processes (``geogrid serve --workers N``).
 
-Each worker builds its own app after the fork (no preloading: no database
-connection or numba state crosses a fork) and warms its index in the
-background. Workers share nothing but the database: a boundary commit made
+The arbiter imports the app's modules before it forks, so the workers share
+their pages; each worker builds its own app after the fork (no database
+connection, no app and no numba threads cross a fork) and warms up in the
+background. So a graceful reload (HUP) keeps the code the arbiter imported:
+a new release needs a restart. Workers share nothing but the database: a boundary commit made
 through one is seen by the others from their next request (web.state asks the
 store for the active generation on every request).
 

@@ -105,12 +105,12 @@ def load_index(folder: str | os.PathLike) -> GridIndex | None:
             }
         except (OSError, ValueError):  # replaced under us: the caller builds its own
             return None
-        if "codes" not in arrays:
+        try:  # a folder torn while read (pruned, replaced): the caller builds its own
+            codes = np.asarray(arrays.pop("codes")).astype("U17")
+            engine = CellEngine.from_arrays(arrays, described)
+        except (KeyError, TypeError, ValueError):
             return None
-        codes = np.asarray(arrays.pop("codes")).astype("U17")
-        layers.append(
-            (described["level"], _Layer.loaded(codes, CellEngine.from_arrays(arrays, described)))
-        )
+        layers.append((described["level"], _Layer.loaded(codes, engine)))
     index = GridIndex.__new__(GridIndex)
     index.generation = meta["generation"]
     index.tolerance_m = float(meta["tolerance_m"])

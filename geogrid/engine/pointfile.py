@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geogrid.coords import check_crs, lonlat_problems
+from geogrid.coords import check_crs, lonlat_problems, to_wgs84
 from geogrid.engine.assign import GridIndex
 from geogrid.errors import InvalidInputError
 
@@ -289,11 +289,15 @@ class _Writer:
 
     def __init__(self, out: Path, kind: str, geometry: str | None) -> None:
         self.out, self.kind, self.geometry = out, kind, geometry
+        # no geometry in the input: every batch gets its points, made from lon/lat
+        self._make_points = kind in (".geoparquet", ".gpkg") and geometry is None
+        if self._make_points:
+            self.geometry = "geometry"
         self._words: dict[int, tuple] = {}  # id → (words, the same as an Arrow array)
         self._sink = None
         self._gpkg_started = False
 
-    def write(self, table, x, y, found) -> None:
+    def write(self, table, x, y, found, crs: str = "wgs84") -> None:
         import pyarrow as pa
 
         keep = [c for c in table.column_names if c not in OUTPUT_COLUMNS]
@@ -314,12 +318,12 @@ class _Writer:
             for name, values in (("lon", x), ("lat", y)):
                 if name not in table.column_names:
                     table = table.append_column(name, pa.array(values))
-        elif self.kind in (".geoparquet", ".gpkg") and self.geometry is None:
+        elif self._make_points:
             import shapely
 
-            self.geometry = "geometry"
+            lon, lat = to_wgs84(x, y, crs)  # the file says CRS84: the points must be
             table = table.append_column(
-                "geometry", pa.array(shapely.to_wkb(shapely.points(x, y)), type=pa.binary())
+                "geometry", pa.array(shapely.to_wkb(shapely.points(lon, lat)), type=pa.binary())
             )
         self._emit(table)
 
@@ -400,7 +404,7 @@ def _run(index, out: Path, kind_out: str, crs: str, tally, batches, where: str) 
                 if writer is None:
                     writer = _Writer(out, kind_out, batch.geometry)
                 found = index.assign(batch.x, batch.y, crs)
-                writer.write(batch.table, batch.x, batch.y, found)
+                writer.write(batch.table, batch.x, batch.y, found, crs)
                 for method, n in found.counts("method").items():
                     result.methods[method] = result.methods.get(method, 0) + n
                 result.assigned += len(batch.x)

@@ -77,7 +77,7 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True)
 
     @contextmanager
-    def write(self, *, boundaries: bool = False) -> Iterator[sa.Connection]:
+    def write(self, *, boundaries: bool = False, changes: bool = True) -> Iterator[sa.Connection]:
         """A write transaction (``with store.write() as conn``): all or nothing.
 
         Writes that change the active generation pass ``boundaries=True``.
@@ -89,7 +89,9 @@ class Store:
         the writes after it see the new generation.
 
         Every write raises the store's change sequence (:meth:`change_seq`)
-        before anything else, and the events it writes carry the new value.
+        before anything else, and the events it writes carry the new value;
+        ``changes=False`` is for writes that no cache shows (users, tokens,
+        failed logins): they neither invalidate pages nor queue behind the counter.
         """
         with self._local_writer, self._writer.begin() as conn:
             if self.backend == "postgresql":
@@ -100,11 +102,12 @@ class Store:
                 )
                 conn.execute(sa.select(lock(BOUNDARY_LOCK)))
             # First: on PostgreSQL the counter's row lock then orders writers by their sequence.
-            conn.execute(
-                sa.update(store_changes)
-                .where(store_changes.c.id == 1)
-                .values(seq=store_changes.c.seq + 1)
-            )
+            if changes:
+                conn.execute(
+                    sa.update(store_changes)
+                    .where(store_changes.c.id == 1)
+                    .values(seq=store_changes.c.seq + 1)
+                )
             yield conn
 
     def change_seq(self, conn: sa.Connection | None = None) -> int:

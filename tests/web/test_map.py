@@ -307,6 +307,29 @@ def test_the_page_is_rebuilt_after_a_write_or_a_deadline_not_with_the_clock(
     assert len(built) == 3
 
 
+def test_the_page_follows_closure_deadlines_and_ignores_failed_logins(
+    api, store, tokens, clock, monkeypatch
+):
+    from datetime import timedelta
+
+    from geogrid.auth import record_login_failure
+
+    event = {"lon": 113.5712, "lat": 34.7251, "category": "noise", "description": "x"}
+    assert api.post("/api/v1/events", json=event, headers=tokens["rep"]).status_code == 201
+    built = _counting_builds(monkeypatch)
+    clock.now += timedelta(hours=3)  # past the stage deadline (2 h): overdue now
+    api.get("/")
+    seq = store.change_seq()
+    record_login_failure(store, ["user:nobody"], clock.now, 5, timedelta(minutes=15))  # unseen
+    assert store.change_seq() == seq
+    clock.now += timedelta(hours=40)  # no deadline passed since: the same page
+    api.get("/")
+    assert len(built) == 1
+    clock.now += timedelta(hours=10)  # past the closure deadline (52 h): due to close now
+    api.get("/")
+    assert len(built) == 2
+
+
 def test_a_restarted_server_answers_from_the_pages_on_disk(store, clock, tmp_path, monkeypatch):
     from web import create_app
 

@@ -29,7 +29,7 @@ from geogrid.reports.mapdata import (
 )
 from geogrid.reports.metrics import stats
 from geogrid.stations import load_stations, uncovered
-from geogrid.storage.schema import events
+from geogrid.storage.schema import events, store_changes
 from geogrid.times import to_db_time, to_iso, utc
 from maps.assets import inline_assets
 from maps.build import TILES, MapSpec, build_map
@@ -183,14 +183,23 @@ def _page_key() -> str:
 
 
 def _next_deadline(now: datetime) -> datetime | None:
-    """When an open case next falls overdue (the page shows overdue counts), if ever."""
+    """When an open case next passes a deadline, if ever.
+
+    Its stage deadline changes the overdue counts; its closure deadline the
+    panel's due-to-close figures.
+    """
+    later = []
     with state().store.engine.connect() as conn:
-        due = conn.scalar(
-            sa.select(sa.func.min(events.c.stage_due_at)).where(
-                events.c.status.in_(OPEN), events.c.stage_due_at > to_db_time(now)
+        for column in (events.c.stage_due_at, events.c.close_due_at):
+            later.append(
+                conn.scalar(
+                    sa.select(sa.func.min(column)).where(
+                        events.c.status.in_(OPEN), column > to_db_time(now)
+                    )
+                )
             )
-        )
-    return utc(due)
+    found = [utc(t) for t in later if t is not None]
+    return min(found) if found else None
 
 
 def _pages() -> PageCache:
@@ -200,8 +209,27 @@ def _pages() -> PageCache:
             folder = current_app.config["PAGE_CACHE_DIR"]
             if folder is None and not current_app.testing:
                 folder = Path(current_app.instance_path) / "cache" / "map"
-            cache["pages"] = PageCache(folder or None, state().store.url, _MAX_PAGES)
+            cache["pages"] = PageCache(folder or None, _page_salt(), _MAX_PAGES)
         return cache["pages"]
+
+
+def _page_salt() -> str:
+    """What the pages on disk belong to besides their key.
+
+    This store (its random id too, so a store made again never reads another's),
+    this version of geogrid, and the settings the page is drawn with.
+    """
+    import geogrid
+
+    store = state().store
+    with store.engine.connect() as conn:
+        store_id = conn.scalar(sa.select(store_changes.c.store_id))
+    settings = {k: str(current_app.config[k]) for k in _PAGE_SETTINGS}
+    return json.dumps([store.url, store_id, geogrid.__version__, settings], sort_keys=True)
+
+
+#: the settings a rendered page depends on
+_PAGE_SETTINGS = ("MAP_TILES", "TIANDITU_KEY", "WALK_M", "PUBLIC_EVENTS", "CATEGORIES_FILE")
 
 
 def warm(app) -> None:

@@ -141,3 +141,20 @@ def test_non_points_are_bad_rows_and_unknown_suffixes_are_refused(index, tmp_pat
     pq.write_table(pa.table({"id": ["1"], "x": [1.0]}), tmp_path / "nolon.parquet")
     with pytest.raises(InvalidInputError, match="no 'lon' column and no GeoParquet geometry"):
         assign_file(index, tmp_path / "nolon.parquet", tmp_path / "o.csv")
+
+
+def test_points_made_for_a_geo_output_are_in_every_batch_and_in_wgs84(index, tmp_path):
+    from geogrid.coords import from_wgs84
+
+    x, y = from_wgs84(
+        np.array([g[1] for g in GOOD] * 3), np.array([g[2] for g in GOOD] * 3), "gcj02"
+    )
+    rows = "".join(f"e{i},{a:.8f},{b:.8f}\n" for i, (a, b) in enumerate(zip(x, y, strict=True)))
+    (tmp_path / "e.csv").write_text("id,lon,lat\n" + rows, encoding="utf-8")
+    for suffix in (".geoparquet", ".gpkg"):
+        out = tmp_path / f"o{suffix}"
+        assign_file(index, tmp_path / "e.csv", out, crs="gcj02", batch_rows=2)
+        read = gpd.read_parquet(out) if suffix == ".geoparquet" else gpd.read_file(out)
+        assert len(read) == 9 and read.geometry.notna().all(), suffix
+        assert read.geometry.x.round(6).tolist() == [g[1] for g in GOOD] * 3, suffix
+        assert read["micro"].tolist()[0] == GOOD[0][3]
