@@ -207,11 +207,9 @@ def assign(grids_file, events_file, out, crs, lon_col, lat_col, tolerance) -> No
     """
     from tqdm import tqdm
 
-    from geogrid.boundaries.grids import read_grids
-    from geogrid.engine.assign import GridIndex
     from geogrid.engine.pointfile import assign_file
 
-    index = _file_index(grids_file, tolerance, read_grids, GridIndex)
+    index = _file_index(grids_file, tolerance)
     with tqdm(unit=" rows", unit_scale=True, disable=None, file=sys.stderr) as bar:
         result = assign_file(
             index,
@@ -231,8 +229,10 @@ def assign(grids_file, events_file, out, crs, lon_col, lat_col, tolerance) -> No
         sys.exit(1)
 
 
-def _file_index(grids_file: Path, tolerance: float, read_grids, grid_index):
+def _file_index(grids_file: Path, tolerance: float):
     """The index of a grids file: saved in the cache by the file's content, built once."""
+    from geogrid.boundaries.grids import read_grids
+    from geogrid.engine.assign import GridIndex
     from geogrid.engine.indexfile import load_index, save_index
     from geogrid.storage.location import index_cache
 
@@ -240,7 +240,7 @@ def _file_index(grids_file: Path, tolerance: float, read_grids, grid_index):
     folder = index_cache() / "files" / f"{digest}-t{tolerance:g}"
     index = load_index(folder)
     if index is None:
-        index = grid_index(read_grids(grids_file), tolerance_m=tolerance)
+        index = GridIndex(read_grids(grids_file), tolerance_m=tolerance)
         with contextlib.suppress(OSError):  # no cache to write: the next run builds it again
             save_index(index, folder)
     return index

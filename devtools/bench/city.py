@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devtools.bench.timing import median_seconds
+from devtools.bench.timing import median_seconds, memory_mb
 
 __all__ = ["city_grids", "run_city"]
 
@@ -110,20 +110,6 @@ def city_grids(n: int = 200_000, area_km2: float = 7_000.0, per_edge: int = 5, s
     return polygons, codes, side * step
 
 
-def _pss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def run_city(n_grids: int = 200_000, n_points: int = 1_000_000, repeat: int = 3) -> dict:
     """The figures of the module doc, as a dict."""
     import geopandas as gpd
@@ -197,8 +183,8 @@ def _workers(folder: Path, points: Path, count: int = 4) -> dict:
     ]
     try:
         loads = [json.loads(p.stdout.readline())["load_s"] for p in procs]
-        rss = [_rss_mb(p.pid) for p in procs]
-        pss = [_pss_mb(p.pid) for p in procs]
+        rss = [memory_mb(p.pid, "Rss") for p in procs]
+        pss = [memory_mb(p.pid) for p in procs]
     finally:
         for p in procs:
             p.stdin.write("\n")

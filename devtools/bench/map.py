@@ -122,34 +122,18 @@ def cold_first_request(store_url: str, repeat: int = 3) -> dict:
     sequence (a restart, nothing written since). ``after_write``: a write came
     between, so the first request renders the page.
     """
-    import subprocess
-    import sys
     import time
     import urllib.request
 
-    from devtools.served import free_port, wait_until_up
+    from devtools.served import served
     from geogrid.storage.store import Store
 
     def first(cwd: str) -> float:
-        port = free_port()
-        env = {**os.environ, "GEOGRID_DATABASE_URL": store_url, "GEOGRID_SECRET_KEY": "bench"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "geogrid", "serve", f"--port={port}"],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_up(base, proc, seconds=120)
+        with served(store_url, cwd=cwd) as base:
             start = time.perf_counter()
             with urllib.request.urlopen(base + "/", timeout=300) as response:
                 response.read()
             return time.perf_counter() - start
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
     with tempfile.TemporaryDirectory() as cwd:
         first(cwd)  # renders the page once and keeps it in cwd/instance/cache/map

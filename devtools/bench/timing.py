@@ -1,12 +1,13 @@
-"""Timing for the benchmarks: the median of repeated runs (this machine is shared and noisy)."""
+"""Timing and memory for the benchmarks: medians of repeated runs, a process's PSS and RSS."""
 
 from __future__ import annotations
 
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["median_seconds"]
+__all__ = ["median_seconds", "memory_mb"]
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -17,3 +18,18 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def memory_mb(pid: int, field: str = "Pss") -> float:
+    """``field`` (``Pss``, ``Rss``) of process ``pid`` in MB; 0 if it is gone.
+
+    PSS divides shared pages among the processes that map them, so summing it over
+    the processes of a host counts a memory-mapped index once.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

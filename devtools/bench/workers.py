@@ -20,6 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from devtools.bench.timing import memory_mb
+
 __all__ = ["run_workers"]
 
 _LOAD = """
@@ -39,18 +41,6 @@ ready = time.perf_counter()
 index.locate(113.62, 34.75)
 print(ready - start, time.perf_counter() - ready)
 """
-
-
-def _pss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
 
 
 def _server_pids(port: int) -> list[int]:
@@ -81,7 +71,7 @@ def _settled_pss(base: str, port: int, workers: int, log: Path, seconds: float =
                 with urllib.request.urlopen(request, timeout=120) as response:
                     response.read()
         time.sleep(2.0)
-        now = _pss_mb(_server_pids(port))
+        now = sum(memory_mb(pid) for pid in _server_pids(port))
         steady = steady + 1 if abs(now - last) < 0.01 * max(now, 1) else 0
         last = now
         if steady >= 2:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from geogrid.storage.rawread import column_chunks
 from geogrid.storage.schema import events, store_changes
 
 __all__ = ["NOT_SET", "Columns", "EventColumns", "columns_of"]
@@ -34,7 +35,6 @@ NOT_SET = np.iinfo(np.int64).min  # a time that is not set (closed_at of an open
 _CODES = ("district", "street", "community", "grid")  # micro, dedicated: ask SQL (rare)
 _WORDS = ("status", "category")
 _TIMES = ("reported_at", "closed_at", "close_due_at")
-_CHUNK = 50_000
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a DateTime in SQLite
 
 
@@ -101,9 +101,9 @@ class EventColumns:
     def _fetch(self, conn: sa.Connection, since: int | None) -> dict[str, np.ndarray]:
         """The rows written after ``since`` (all if None) as columns, read in chunks.
 
-        Straight from the driver's cursor: SQLAlchemy's row objects would cost
-        more than the query. Strings become integers chunk by chunk, so a
-        million rows never sit in memory as Python tuples at once.
+        Through :func:`~geogrid.storage.rawread.column_chunks` (the driver's
+        cursor): strings become integers chunk by chunk, so a million rows
+        never sit in memory as Python tuples at once.
         """
         postgres = conn.dialect.name == "postgresql"
         times = (
@@ -114,21 +114,14 @@ class EventColumns:
         query = sa.select(events.c.id, *(events.c[name] for name in _CODES + _WORDS), *times)
         if since is not None:
             query = query.where(events.c.change_seq > since)
-        sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-        cursor = conn.connection.driver_connection.cursor()
         parts: list[dict[str, np.ndarray]] = []
-        try:
-            cursor.execute(sql)
-            while chunk := cursor.fetchmany(_CHUNK):
-                fields = list(zip(*chunk, strict=True))
-                part = {"id": np.array(fields[0], dtype=np.int64)}
-                for i, name in enumerate(_CODES + _WORDS, start=1):
-                    part[name] = self._encode(fields[i])
-                for i, name in enumerate(_TIMES, start=1 + len(_CODES + _WORDS)):
-                    part[name] = _times(fields[i], postgres)
-                parts.append(part)
-        finally:
-            cursor.close()
+        for fields in column_chunks(conn, query):
+            part = {"id": np.array(fields[0], dtype=np.int64)}
+            for i, name in enumerate(_CODES + _WORDS, start=1):
+                part[name] = self._encode(fields[i])
+            for i, name in enumerate(_TIMES, start=1 + len(_CODES + _WORDS)):
+                part[name] = _times(fields[i], postgres)
+            parts.append(part)
         names = ("id", *_CODES, *_WORDS, *_TIMES)
         if not parts:
             return {name: np.empty(0, dtype=np.int64) for name in names}
