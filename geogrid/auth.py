@@ -2,7 +2,9 @@
 
 Roles: ``reporter`` posts events; ``viewer`` reads; ``operator`` reads and moves
 cases through the workflow within its scope (a street code, or a district code
-or nothing for the whole district); ``admin`` does everything.
+or nothing for the whole district); ``worker`` is a grid worker's account,
+linked to a roster entry: it reports events and reads and works only the cases
+assigned to that person (see :mod:`geogrid.policy`); ``admin`` does everything.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from geogrid import codes
 from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.passwords import hash_password, needs_rehash, verify_password
-from geogrid.storage.schema import api_tokens, login_failures, users
+from geogrid.storage.schema import api_tokens, login_failures, staff, users
 from geogrid.storage.store import Store
 from geogrid.times import to_db_time, utc
 
@@ -39,12 +41,12 @@ __all__ = [
     "user_for_token",
 ]
 
-ROLES = ("reporter", "viewer", "operator", "admin")
+ROLES = ("reporter", "viewer", "worker", "operator", "admin")
 #: days an API token lives unless its maker says otherwise
 TOKEN_DAYS = 365
 #: What each role may do.
 CAN = {
-    "report": ("reporter", "operator", "admin"),
+    "report": ("reporter", "worker", "operator", "admin"),
     "read": ("viewer", "operator", "admin"),
     "handle": ("operator", "admin"),
     "admin": ("admin",),
@@ -59,6 +61,7 @@ class User:
     username: str
     role: str
     scope: str | None
+    staff_id: int | None = None  # the roster entry a worker's account works for
 
     def can(self, action: str) -> bool:
         """True if this user's role may do ``action`` (see :data:`CAN`)."""
@@ -79,11 +82,23 @@ def _hash_token(token: str) -> str:
 
 
 def create_user(
-    store: Store, username: str, role: str, scope: str | None = None, password: str | None = None
+    store: Store,
+    username: str,
+    role: str,
+    scope: str | None = None,
+    password: str | None = None,
+    staff_ref: str | None = None,
 ) -> User:
-    """Add a user; ``scope`` must be a district or street code (None: everywhere)."""
+    """Add a user; ``scope`` must be a district or street code (None: everywhere).
+
+    A ``worker`` names its roster entry by ``staff_ref`` (the roster file's id).
+    """
     if role not in ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if (role == "worker") != (staff_ref is not None):
+        raise InvalidInputError(
+            "a worker, and only a worker, is linked to a roster entry (--staff)"
+        )
     if not username or len(username) > 100:
         raise InvalidInputError("username must be 1 to 100 characters")
     if scope is not None and codes.level_of(scope) not in ("district", "street"):
@@ -93,16 +108,22 @@ def create_user(
     with store.write(changes=False) as conn:
         if conn.scalar(sa.select(users.c.id).where(users.c.username == username)):
             raise ConflictError(f"user {username!r} exists already")
+        staff_id = None
+        if staff_ref is not None:
+            staff_id = conn.scalar(sa.select(staff.c.id).where(staff.c.ref == staff_ref))
+            if staff_id is None:
+                raise NotFoundError(f"no roster entry {staff_ref!r}: import the roster first")
         user_id = conn.execute(
             sa.insert(users).values(
                 username=username,
                 role=role,
                 scope=scope,
+                staff_id=staff_id,
                 created_at=datetime.now(UTC),
                 password_hash=hash_password(password) if password else None,
             )
         ).inserted_primary_key[0]
-    return User(user_id, username, role, scope)
+    return User(user_id, username, role, scope, staff_id)
 
 
 def create_token(store: Store, username: str, name: str = "", days: int = TOKEN_DAYS) -> str:
@@ -147,7 +168,7 @@ def _now_db() -> datetime:
 
 
 def _user(row) -> User:
-    return User(row.id, row.username, row.role, row.scope)
+    return User(row.id, row.username, row.role, row.scope, row.staff_id)
 
 
 def user_for_token(store: Store, token: str) -> User | None:

@@ -81,7 +81,8 @@ class _Group(click.Group):
 def _detail(detail: dict) -> str:
     where = f"feature {detail['index']}" if "index" in detail else f"line {detail.get('line')}"
     code = f" ({detail['code']})" if detail.get("code") else ""
-    return f"{where}{code}: {detail.get('message') or detail.get('error')}"
+    field = f"{detail['field']}: " if "line" in detail and detail.get("field") else ""
+    return f"{where}{code}: {field}{detail.get('message') or detail.get('error')}"
 
 
 @click.group(cls=_Group)
@@ -296,64 +297,6 @@ def import_events(ctx: click.Context, file: Path, crs: str | None, actor: str) -
         sys.exit(1)
 
 
-@main.group()
-def user() -> None:
-    """Users and API tokens."""
-
-
-@user.command("add")
-@click.argument("username")
-@click.option(
-    "--role", type=click.Choice(["reporter", "viewer", "operator", "admin"]), required=True
-)
-@click.option("--scope", default=None, help="District or street code (default: everywhere).")
-@click.option("--password", is_flag=True, help="Ask for a password (for the web pages).")
-@click.pass_context
-def user_add(
-    ctx: click.Context, username: str, role: str, scope: str | None, password: bool
-) -> None:
-    """Add a user."""
-    from geogrid.auth import create_user
-
-    secret = None
-    if password:
-        secret = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    store = open_store(ctx)
-    store.migrate()
-    created = create_user(store, username, role, scope, secret)
-    click.echo(f"user {created.username}: {created.role}, scope {created.scope or 'all'}")
-
-
-@user.command("token")
-@click.argument("username")
-@click.option("--name", default="", help="What the token is for.")
-@click.option(
-    "--days",
-    default=365,
-    show_default=True,
-    type=click.IntRange(1, 3650),
-    help="Days until the token expires.",
-)
-@click.pass_context
-def user_token(ctx: click.Context, username: str, name: str, days: int) -> None:
-    """Create an API token for USERNAME and print it (only its hash is kept)."""
-    from geogrid.auth import create_token
-
-    click.echo(create_token(open_store(ctx), username, name, days))
-
-
-@user.command("revoke")
-@click.argument("username")
-@click.option("--token-name", default=None, help="Only the tokens with this name.")
-@click.pass_context
-def user_revoke(ctx: click.Context, username: str, token_name: str | None) -> None:
-    """Revoke every API token of USERNAME (or those named --token-name)."""
-    from geogrid.auth import revoke_tokens
-
-    count = revoke_tokens(open_store(ctx), username, token_name)
-    click.echo(f"{count} token(s) of {username} revoked")
-
-
 @main.command()
 @click.option(
     "--format",
@@ -410,3 +353,14 @@ def import_stations_cmd(ctx: click.Context, file: Path) -> None:
     store = open_store(ctx)
     store.migrate()
     click.echo(f"{import_stations(store, found)} stations imported")
+
+
+def _people_commands() -> None:
+    """``user`` and ``staff`` live in :mod:`geogrid.peoplecli` (they need ``open_store``)."""
+    from geogrid.peoplecli import staff, user
+
+    main.add_command(user)
+    main.add_command(staff)
+
+
+_people_commands()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConflictError",
+    "ForbiddenError",
     "GeoGridError",
     "InvalidCRSError",
     "InvalidCodeError",
@@ -59,3 +60,7 @@ class NotFoundError(GeoGridError, LookupError):
 
 class ConflictError(GeoGridError):
     """A request that contradicts the current state of the store."""
+
+
+class ForbiddenError(GeoGridError, PermissionError):
+    """A step the access policy does not allow this user (outside their scope or cases)."""

@@ -2,10 +2,13 @@
 
 Roles (see :mod:`geogrid.auth`): ``reporter`` posts events; ``viewer`` reads;
 ``operator`` reads and acts within its scope (a street, a district, or
-everywhere); ``admin`` does everything. Personal data (reporter names and
-phones, grid leaders' phones) is shown to admins and to operators whose scope
-covers the row, never to anyone else. Callers without read rights get the
-public view (:func:`may_read_events` is False for them).
+everywhere); ``worker`` (a grid worker) reads and works only the cases
+assigned to its roster entry, and on every other surface gets the public
+view; ``admin`` does everything. Personal data (reporter names and phones,
+grid leaders' and staff phones) is shown to admins and to operators whose
+scope covers the row, and a case's reporter to the worker it is assigned to;
+never to anyone else. Callers without read rights get the public view
+(:func:`may_read_events` is False for them).
 
 Examples
 --------
@@ -17,6 +20,13 @@ Examples
 (True, False)
 >>> may_see_personal(User(2, "v", "viewer", None), "410102", "410102001")
 False
+>>> from types import SimpleNamespace
+>>> case = SimpleNamespace(district="410102", street="410102001", assignee_staff_id=7)
+>>> worker = User(3, "w", "worker", None, staff_id=7)
+>>> may_read_case(worker, case), may_work_case(worker, case, "resolved")
+(True, True)
+>>> may_work_case(worker, case, "closed"), may_read_case(User(4, "w2", "worker", None, 8), case)
+(False, False)
 """
 
 from __future__ import annotations
@@ -26,7 +36,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from geogrid.auth import User
 
-__all__ = ["may_act_on", "may_read_events", "may_see_grid_contacts", "may_see_personal"]
+__all__ = [
+    "WORKER_STEPS",
+    "may_act_on",
+    "may_read_case",
+    "may_read_events",
+    "may_see_grid_contacts",
+    "may_see_personal",
+    "may_see_reporter",
+    "may_see_staff_phone",
+    "may_work_case",
+]
+
+#: the workflow steps a grid worker takes on the cases assigned to them
+WORKER_STEPS = ("handling", "resolved")
 
 
 def may_read_events(user: User | None) -> bool:
@@ -59,3 +82,48 @@ def may_see_grid_contacts(user: User | None, code: str) -> bool:
 def may_act_on(user: User | None, district: str | None, street: str | None) -> bool:
     """True if ``user`` may move a case in ``street`` (or ``district``) through the workflow."""
     return user is not None and user.can("handle") and user.covers(district, street)
+
+
+def _assigned(user: User | None, row) -> bool:
+    return (
+        user is not None
+        and user.role == "worker"
+        and user.staff_id is not None
+        and getattr(row, "assignee_staff_id", None) == user.staff_id
+    )
+
+
+def may_read_case(user: User | None, row) -> bool:
+    """True if ``user`` reads the case ``row`` whole: readers, and the worker it is assigned to."""
+    return may_read_events(user) or _assigned(user, row)
+
+
+def may_see_reporter(user: User | None, row) -> bool:
+    """True if ``user`` sees the reporter of case ``row``: the policy above, row by row."""
+    return may_see_personal(user, row.district, row.street) or _assigned(user, row)
+
+
+def may_work_case(user: User | None, row, target: str | None = None) -> bool:
+    """True if ``user`` may move case ``row`` to ``target`` (None: reassign it).
+
+    Operators and admins within their scope take every step; a worker only
+    :data:`WORKER_STEPS` on the cases assigned to them.
+    """
+    if _assigned(user, row):
+        return target in WORKER_STEPS
+    return may_act_on(user, row.district, row.street)
+
+
+def may_see_staff_phone(user: User | None, codes: list[str]) -> bool:
+    """True if ``user`` may see the phone of a staff member serving ``codes``.
+
+    Admins; operators whose scope covers one of the codes, or any operator for
+    a department's liaison (who serves no grid).
+    """
+    if user is None:
+        return False
+    if user.role == "admin":
+        return True
+    if user.role != "operator":
+        return False
+    return user.scope is None or not codes or any(c.startswith(user.scope) for c in codes)

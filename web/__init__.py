@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -35,7 +36,15 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
     app.json.ensure_ascii = False
     # the request as a whole may carry the file plus a little form overhead
-    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["UPLOAD_LIMITS"].max_bytes + 65536)
+    # (Flask's default is None, no limit at all, so a setdefault would keep that)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_LIMITS"].max_bytes + 65536
+    if not app.config["MEDIA_DIR"]:
+        app.config["MEDIA_DIR"] = (
+            tempfile.mkdtemp(prefix="geogrid-media-")
+            if app.config.get("TESTING")
+            else str(Path(app.instance_path) / "media")
+        )
 
     from web.state import GridState
 
@@ -59,19 +68,35 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
 def _register_blueprints(app: Flask) -> None:
     """Every surface's blueprint; the token-authenticated and read-only ones skip CSRF."""
     from web import errors, open311
-    from web.api import boundaries, docs, downloads, events, grids, mapdata, stations
+    from web.api import boundaries, docs, downloads, events, grids, mapdata, staff, stations
     from web.ogc import views as ogc
-    from web.pages import admin, login, mapview
+    from web.pages import admin, cases, login, mapview
 
     errors.register(app)
+    app.before_request(_photo_limit)  # before any hook reads the form
     app.before_request(check_request_text)
     csrf = CSRFProtect(app)
     for module in (login, grids, events, stations, mapview, mapdata, boundaries, admin, docs):
         app.register_blueprint(module.bp)
+    for module in (cases, staff):
+        app.register_blueprint(module.bp)
     for module in (open311, ogc, downloads):
         app.register_blueprint(module.bp)
-    for module in (grids, events, stations, mapview, mapdata, boundaries, open311, docs):
+    for module in (grids, events, stations, mapview, mapdata, boundaries, open311, docs, staff):
         csrf.exempt(module.bp)  # bearer tokens, or reads only: see web.auth
+
+
+#: endpoints whose requests may carry photos: their size limit fits MAX_PHOTOS of them
+PHOTO_ENDPOINTS = frozenset({"events.post_events", "events.patch_event", "cases.step"})
+
+
+def _photo_limit() -> None:
+    from flask import request
+
+    from geogrid.cases.media import MAX_PHOTO_BYTES, MAX_PHOTOS
+
+    if request.endpoint in PHOTO_ENDPOINTS:
+        request.max_content_length = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024
 
 
 def _secret(app: Flask) -> str:

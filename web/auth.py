@@ -12,7 +12,7 @@ from web.errors import error_response
 from web.state import state
 
 # Blueprints whose writes are HTML forms with a CSRF token (Flask-WTF): a session may write.
-_FORM_BLUEPRINTS = ("pages", "admin")
+_FORM_BLUEPRINTS = ("pages", "admin", "cases")
 _VERB = {
     "report": "report events",
     "read": "read events",

@@ -43,6 +43,8 @@ def defaults() -> dict:
         "WALK_M": 500.0,
         # rendered map pages shared by the workers of a host; "" keeps them in memory only
         "PAGE_CACHE_DIR": None,  # default: instance/cache/map (tests: memory only)
+        # case photos, content-addressed; several hosts share one volume here
+        "MEDIA_DIR": None,  # default: instance/media (tests: a temporary folder)
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
         "TRUSTED_PROXIES": [],

@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from geogrid.errors import ConflictError, GeoGridError, InvalidInputError, NotFoundError
+from geogrid.errors import (
+    ConflictError,
+    ForbiddenError,
+    GeoGridError,
+    InvalidInputError,
+    NotFoundError,
+)
 
 
 def error_response(status: int, kind: str, message: str, details: list | None = None):
@@ -21,6 +27,8 @@ def _status(err: GeoGridError) -> int:
         return 404
     if isinstance(err, ConflictError):
         return 409
+    if isinstance(err, ForbiddenError):
+        return 403
     return 500
 
 
@@ -29,7 +37,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(GeoGridError)
     def _geogrid(err: GeoGridError):
-        return error_response(_status(err), type(err).__name__, err.message, err.details)
+        status = _status(err)
+        kind = "Forbidden" if status == 403 else type(err).__name__
+        return error_response(status, kind, err.message, err.details)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
@@ -37,6 +47,6 @@ def register(app: Flask) -> None:
             return err
         message = err.description or ""
         if err.code == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"]
+            limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
             message = f"the request is larger than the limit of {limit:,} bytes"
         return error_response(err.code or 500, type(err).__name__, message)

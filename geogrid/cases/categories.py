@@ -34,6 +34,8 @@ class Category:
     name: str
     name_en: str
     hours: dict[str, float]
+    #: the department whose queue an accepted case goes to (None: the grid's own staff)
+    department: str | None = None
 
     @property
     def close_hours(self) -> float:
@@ -48,6 +50,7 @@ class Category:
             "name_en": self.name_en,
             "deadlines_hours": dict(self.hours),
             "close_hours": self.close_hours,
+            "department": self.department,
         }
 
 
@@ -75,7 +78,10 @@ def load_categories(path: str | os.PathLike | None = None) -> dict[str, Category
         name = table.get("name")
         if not isinstance(name, str) or not name:
             raise InvalidInputError(f"{path}: [{code}] needs a name")
-        categories[code] = Category(code, name, str(table.get("name_en", name)), hours)
+        department = table.get("department")
+        if department is not None and (not isinstance(department, str) or not department):
+            raise InvalidInputError(f"{path}: [{code}] department must be a department's name")
+        categories[code] = Category(code, name, str(table.get("name_en", name)), hours, department)
     if not categories:
         raise InvalidInputError(f"{path}: no categories")
     return categories

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from geogrid.cases.categories import Category
 from geogrid.cases.duplicates import DuplicateFinder
-from geogrid.cases.queries import event_dict
+from geogrid.cases.queries import event_dict, select_events
 from geogrid.cases.validate import EventInput, parse_event
 from geogrid.cases.workflow import stage_due
 from geogrid.coords import to_wgs84
@@ -80,6 +80,7 @@ class Intake:
         personal: bool = False,
         describe: bool = True,
         reindex: Callable[[], GridIndex] | None = None,
+        attach: Callable[[sa.Connection, int], None] | None = None,
     ) -> list[IntakeResult]:
         """Validate and store ``items``; one result per item, in order.
 
@@ -87,6 +88,8 @@ class Intake:
         (reporter fields masked unless ``personal``); without, only its id.
         If the active generation is no longer ``index``'s, ``reindex()`` gives
         the index to assign under instead; without it :class:`StaleIndexError`.
+        ``attach(conn, event_id)`` runs in the same transaction for each event
+        this call creates (photos of the report), so both are stored or neither.
         """
         if len(items) > MAX_BATCH:
             raise InvalidInputError(
@@ -114,6 +117,9 @@ class Intake:
             try:
                 with self.store.write() as conn:
                     stored = self._store(conn, good, actor, index, now)
+                    for event_id, outcome in stored.values() if attach else ():
+                        if outcome == "created":
+                            attach(conn, event_id)
                 break
             except StaleIndexError:
                 if reindex is None or attempt == _RETRIES:
@@ -130,7 +136,7 @@ class Intake:
         ids = sorted({event_id for event_id, _ in stored.values()})
         with self.store.engine.connect() as conn:
             for start in range(0, len(ids), _CHUNK):
-                query = sa.select(events).where(events.c.id.in_(ids[start : start + _CHUNK]))
+                query = select_events().where(events.c.id.in_(ids[start : start + _CHUNK]))
                 rows.update({r.id: r for r in conn.execute(query)})
         return rows
 

@@ -15,20 +15,85 @@ from geogrid import codes
 from geogrid.cases.workflow import OPEN
 from geogrid.errors import NotFoundError
 from geogrid.privacy import mask_name, mask_phone
-from geogrid.storage.schema import event_history, events
+from geogrid.storage.schema import departments, event_history, event_media, events, staff
 from geogrid.times import to_db_time, to_iso, utc
 
 __all__ = [
     "PUBLIC_DECIMALS",
     "PUBLISHED",
     "EventFilter",
+    "assignee_dict",
     "event_dict",
     "get_event",
     "last_notes",
     "list_events",
+    "media_dict",
+    "media_of",
     "public_event_dict",
     "queue_of",
+    "select_events",
 ]
+
+
+def select_events() -> sa.Select:
+    """``SELECT`` of events with their assignee's name, role and department (outer joins)."""
+    return sa.select(
+        events,
+        staff.c.name.label("assignee_name"),
+        staff.c.role.label("assignee_role"),
+        departments.c.name.label("assignee_department_name"),
+    ).select_from(
+        events.outerjoin(staff, staff.c.id == events.c.assignee_staff_id).outerjoin(
+            departments, departments.c.id == events.c.assignee_department_id
+        )
+    )
+
+
+def assignee_dict(row) -> dict | None:
+    """Who works the case: a person (and their department), a department's queue, or None."""
+    staff_id, department_id = row.assignee_staff_id, row.assignee_department_id
+    if staff_id is None and department_id is None:
+        return None
+    department = None
+    if department_id is not None:
+        department = {"id": department_id, "name": getattr(row, "assignee_department_name", None)}
+    return {
+        "staff_id": staff_id,
+        "name": getattr(row, "assignee_name", None),
+        "role": getattr(row, "assignee_role", None),
+        "department": department,
+    }
+
+
+_EXT = {"jpeg": "jpg", "png": "png", "webp": "webp"}
+
+
+def media_dict(row, personal: bool = False) -> dict:
+    """One photo as JSON: its URLs (``/media/…``), kind and hash; its GPS only if ``personal``."""
+    out = {
+        "url": f"/media/{row.sha256}.{_EXT[row.format]}",
+        "thumbnail_url": f"/media/{row.sha256}.thumb.jpg",
+        "kind": row.kind,
+        "sha256": row.sha256,
+        "width": row.width,
+        "height": row.height,
+    }
+    if personal and row.gps_lon is not None:
+        out["gps"] = {"lon": row.gps_lon, "lat": row.gps_lat}
+    return out
+
+
+def media_of(conn: sa.Connection, ids: list[int]) -> dict[int, list]:
+    """The photo rows of each event in ``ids``, in the order they were added."""
+    out: dict[int, list] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(
+            sa.select(event_media)
+            .where(event_media.c.event_id.in_(ids[start : start + 500]))
+            .order_by(event_media.c.id)
+        ):
+            out[row.event_id].append(row)
+    return out
 
 
 @dataclass(frozen=True)
@@ -49,6 +114,8 @@ class EventFilter:
     bbox_wgs84: tuple[float, float, float, float] | None = None
     source: str | None = None
     ids: tuple[int, ...] | None = None
+    assignee: int | None = None  # a staff id: that person's queue
+    department: int | None = None  # a department id: that department's queue
 
     def where(self, now: datetime) -> list:
         """The filter as SQL clauses on ``events`` (overdue is judged at ``now``)."""
@@ -65,6 +132,10 @@ class EventFilter:
             clauses.append(events.c.source == self.source)
         if self.ids is not None:
             clauses.append(events.c.id.in_(self.ids))
+        if self.assignee is not None:
+            clauses.append(events.c.assignee_staff_id == self.assignee)
+        if self.department is not None:
+            clauses.append(events.c.assignee_department_id == self.department)
         if self.overdue is not None:
             late = sa.and_(events.c.status.in_(OPEN), events.c.stage_due_at < to_db_time(now))
             clauses.append(late if self.overdue else sa.not_(late))
@@ -124,8 +195,12 @@ def public_event_dict(row, now: datetime, publish: str = "summary") -> dict:
     return out
 
 
-def event_dict(row, now: datetime, personal: bool = False, history=None) -> dict:
-    """One event as JSON; reporter name and phone masked unless ``personal``."""
+def event_dict(row, now: datetime, personal: bool = False, history=None, media=None) -> dict:
+    """One event as JSON; reporter name and phone masked unless ``personal``.
+
+    ``row`` comes from :func:`select_events` (the assignee's names with it);
+    ``media`` are its photo rows (:func:`media_of`).
+    """
     overdue = row.status in OPEN and row.stage_due_at is not None and utc(row.stage_due_at) < now
     name, phone = row.reporter_name, row.reporter_phone
     out = {
@@ -153,6 +228,9 @@ def event_dict(row, now: datetime, personal: bool = False, history=None) -> dict
         | {"generation": row.generation_id},
         "likely_duplicate_of": row.likely_duplicate_of,
         "duplicate_of": row.duplicate_of,
+        "assignee": assignee_dict(row),
+        "media": [media_dict(m, personal) for m in media or ()],
+        "flags": ["photo_far_from_point"] if row.photo_far else [],
         "reporter": {
             "name": name if personal or not name else mask_name(name),
             "phone": phone if personal or not phone else mask_phone(phone),
@@ -168,6 +246,8 @@ def event_dict(row, now: datetime, personal: bool = False, history=None) -> dict
                 "from": h.from_status,
                 "to": h.to_status,
                 "note": h.note,
+                "assignee": h.assignee,
+                "public": h.public,
             }
             for h in history
         ]
@@ -182,8 +262,9 @@ def get_event(
     ``for_update`` locks the row until the transaction ends (PostgreSQL; a
     SQLite write transaction already excludes other writers).
     """
-    query = sa.select(events).where(events.c.id == event_id)
-    row = conn.execute(query.with_for_update() if for_update else query).first()
+    if for_update:  # lock the event's row alone (an outer join cannot be locked)
+        conn.execute(sa.select(events.c.id).where(events.c.id == event_id).with_for_update())
+    row = conn.execute(select_events().where(events.c.id == event_id)).first()
     if row is None:
         raise NotFoundError(f"no event with id {event_id}")
     if not with_history:
@@ -210,11 +291,25 @@ def list_events(
     offset: int,
     order: str = "newest",
 ) -> tuple[list, int]:
-    """A page of events (newest first, or by ``id``) and how many match in all."""
+    """A page of events and how many match in all.
+
+    ``order``: ``newest`` first, by ``id``, or ``queue`` (a work queue: overdue
+    open cases first, then by the next stage deadline, newest last).
+    """
     where = flt.where(now)
     total = conn.scalar(sa.select(sa.func.count()).select_from(events).where(*where))
+    if order == "queue":
+        late = sa.and_(events.c.status.in_(OPEN), events.c.stage_due_at < to_db_time(now))
+        by = (
+            sa.case((late, 0), else_=1),
+            events.c.stage_due_at.is_(None),
+            events.c.stage_due_at,
+            events.c.id,
+        )
+    else:
+        by = _ORDERS[order]
     rows = conn.execute(
-        sa.select(events).where(*where).order_by(*_ORDERS[order]).limit(limit).offset(offset)
+        select_events().where(*where).order_by(*by).limit(limit).offset(offset)
     ).all()
     return rows, total
 

@@ -171,8 +171,15 @@ def transition(
     category: Category,
     note: str = "",
     merge_into: int | None = None,
+    assignee: dict | None = None,
+    public: bool = False,
 ) -> None:
-    """Move one case to ``target``, recording who, when, from, to and the note."""
+    """Move one case to ``target``, recording who, when, from, to and the note.
+
+    ``assignee`` (a dispatch: ``{"staff_id", "department_id", …}`` as
+    :mod:`geogrid.cases.dispatch` makes it) becomes the case's assignee and is
+    recorded in the step; ``public`` marks the note as one the reporter may read.
+    """
     check_text("note", note)
     state = next_state(row.status, utc(row.stage_due_at), target, now, category)
     duplicate_of = check_merge(row.id, target, merge_into, lambda i: stored_status(conn, i))
@@ -181,6 +188,9 @@ def transition(
         del values["closed_at"]
     if duplicate_of is not None:
         values["duplicate_of"] = duplicate_of
+    if assignee is not None:
+        values["assignee_staff_id"] = assignee["staff_id"]
+        values["assignee_department_id"] = assignee["department_id"]
     updated = conn.execute(
         sa.update(events)
         .where(events.c.id == row.id, events.c.status == row.status)
@@ -196,5 +206,7 @@ def transition(
             from_status=row.status,
             to_status=target,
             note=note,
+            assignee=assignee,
+            public=public,
         )
     )

@@ -18,11 +18,15 @@ __all__ = [
     "POSTGIS_GEOMETRY",
     "api_tokens",
     "audit",
+    "departments",
     "event_history",
+    "event_media",
     "events",
     "generations",
     "grids",
     "metadata",
+    "staff",
+    "staff_grids",
     "staged_uploads",
     "stations",
     "store_changes",
@@ -104,6 +108,11 @@ events = sa.Table(
     sa.Column("duplicate_of", sa.Integer, sa.ForeignKey("events.id")),
     # the change sequence of the transaction that last wrote the row (a trigger sets it)
     sa.Column("change_seq", sa.BigInteger),
+    # who works the case (migration 0006): a person, or a department's queue (staff None)
+    sa.Column("assignee_staff_id", sa.Integer, sa.ForeignKey("staff.id")),
+    sa.Column("assignee_department_id", sa.Integer, sa.ForeignKey("departments.id")),
+    # a photo's own GPS position lies far from the reported point
+    sa.Column("photo_far", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("created_by", "idempotency_key", name="uq_events_idempotency"),
     sa.Index("ix_events_status", "status"),
     sa.Index("ix_events_street", "street"),
@@ -111,6 +120,8 @@ events = sa.Table(
     sa.Index("ix_events_reported_at", "reported_at"),
     sa.Index("ix_events_category_reported_at", "category", "reported_at"),
     sa.Index("ix_events_change_seq", "change_seq"),
+    sa.Index("ix_events_assignee_staff", "assignee_staff_id"),
+    sa.Index("ix_events_assignee_department", "assignee_department_id"),
 )
 
 event_history = sa.Table(
@@ -123,6 +134,10 @@ event_history = sa.Table(
     sa.Column("from_status", sa.String(12)),
     sa.Column("to_status", sa.String(12), nullable=False),
     sa.Column("note", sa.Text, nullable=False, server_default=""),
+    # the assignee the step gave the case (dispatch, reassignment), by name as of then
+    sa.Column("assignee", sa.JSON),
+    # whether the note may be shown to the reporter (the public tracking page)
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_event_history_event", "event_id"),
 )
 
@@ -164,6 +179,8 @@ users = sa.Table(
     sa.Column("scope", sa.String(17)),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # a grid worker's account works the cases of this roster entry (migration 0006)
+    sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id")),
 )
 
 api_tokens = sa.Table(
@@ -206,4 +223,54 @@ store_changes = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("store_id", sa.String(32), nullable=False),  # random, made by the migration
+)
+
+# The roster (migration 0006): departments, people, and the grid codes each person serves.
+# Service is by code, so it follows a grid across boundary generations.
+departments = sa.Table(
+    "departments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+)
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ref", sa.String(40), nullable=False, unique=True),  # the roster file's own id
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("department_id", sa.Integer, sa.ForeignKey("departments.id")),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+staff_grids = sa.Table(
+    "staff_grids",
+    metadata,
+    sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id"), primary_key=True),
+    sa.Column("code", sa.String(17), primary_key=True),
+    sa.Index("ix_staff_grids_code", "code"),
+)
+
+# Photos of a case, content-addressed: the file is MEDIA_DIR/<sha256[:2]>/<sha256>.<ext>.
+event_media = sa.Table(
+    "event_media",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),  # before | after
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("format", sa.String(10), nullable=False),  # jpeg | png | webp
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    # the position in the photo's own EXIF, shown only to those who see personal data
+    sa.Column("gps_lon", sa.Float),
+    sa.Column("gps_lat", sa.Float),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Index("ix_event_media_event", "event_id"),
+    sa.Index("ix_event_media_sha256", "sha256"),
 )

@@ -68,9 +68,12 @@ def test_one_event_is_stored_assigned_and_answered(api, tokens):
             "from": None,
             "to": "reported",
             "note": "",
+            "assignee": None,
+            "public": False,
         }
     ]
     assert detail["reporter"] == {"name": "李娜", "phone": "13912345678"}
+    assert detail["assignee"] is None and detail["media"] == [] and detail["flags"] == []
 
 
 def test_gcj02_is_converted_and_the_input_kept(api, tokens):
@@ -435,7 +438,9 @@ def test_the_whole_case_flow_is_recorded(api, tokens, clock):
             [],
             {"status": "accepted", "by": "me"},
             400,
-            field_error("by", "unknown field; expected some of status, note, merge_into"),
+            field_error(
+                "by", "unknown field; expected some of status, note, merge_into, assignee, public"
+            ),
         ),
         (
             [],
@@ -602,6 +607,7 @@ def test_categories_are_listed_with_their_deadlines(api):
         "name_en": "Fire hazard",
         "deadlines_hours": {"accept": 1.0, "dispatch": 1.0, "handle": 12.0, "check": 12.0},
         "close_hours": 26.0,
+        "department": "消防",
     }
 
 

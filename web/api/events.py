@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+import dataclasses
 
-from geogrid.cases.queries import EventFilter, event_dict, get_event, list_events
-from geogrid.cases.workflow import STATUSES, transition
-from geogrid.errors import NotFoundError
+from flask import Blueprint, current_app, jsonify, request
+
+from geogrid.cases.queries import (
+    EventFilter,
+    event_dict,
+    get_event,
+    list_events,
+    media_dict,
+    media_of,
+)
+from geogrid.cases.workflow import STATUSES
+from geogrid.errors import ForbiddenError
 from geogrid.parse import MAX_ID
-from geogrid.policy import may_act_on, may_see_personal
+from geogrid.policy import may_read_case, may_read_events, may_see_reporter
 from geogrid.reports.metrics import stats
-from web.auth import current_user, forbidden, require
+from web.auth import current_user, forbidden, require, unauthorized
+from web.casework import act, attach_photos, photos_from_request, saved
 from web.params import (
     args,
     bad,
@@ -26,7 +36,9 @@ from web.state import state
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1")
 
-_PATCH_FIELDS = ("status", "note", "merge_into")
+_PATCH_FIELDS = ("status", "note", "merge_into", "assignee", "public")
+#: form fields of a multipart event that are numbers in its JSON form
+_NUMBERS = ("lon", "lat")
 
 
 def _now():
@@ -35,7 +47,21 @@ def _now():
 
 def _personal(user, row) -> bool:
     """Whether ``user`` sees ``row``'s reporter (the access policy)."""
-    return may_see_personal(user, row.district, row.street)
+    return may_see_reporter(user, row)
+
+
+def _form_event() -> dict:
+    """A multipart event as its JSON object: each field a form field, numbers parsed."""
+    item = {}
+    for key, value in request.form.items():
+        if key in _NUMBERS:
+            try:
+                item[key] = float(value)
+            except ValueError:
+                item[key] = value  # the event's own checks name it
+        else:
+            item[key] = value
+    return item
 
 
 _EVENT = {
@@ -70,22 +96,44 @@ _EVENT = {
 )
 @require("report")
 def post_events():
-    """One event (an object) or a batch (an array, or {"events": [...]})."""
-    body = json_body()
-    single = isinstance(body, dict) and "events" not in body
-    items = [body] if single else body.get("events") if isinstance(body, dict) else body
+    """One event (an object) or a batch (an array, or {"events": [...]}).
+
+    Also ``multipart/form-data``: one event, each JSON field a form field of the
+    same name, with up to 9 photos in files named ``photo``.
+    """
+    photos = []
+    if request.mimetype == "multipart/form-data":
+        items, single = [_form_event()], True
+        photos = photos_from_request()
+    else:
+        body = json_body()
+        single = isinstance(body, dict) and "events" not in body
+        items = [body] if single else body.get("events") if isinstance(body, dict) else body
     if not isinstance(items, list):
         raise bad("events", "expected an array of event objects")
     user = current_user()
     app_state = state()
-    results = app_state.intake.submit(
-        items,
-        user.username,
-        app_state.index(),
-        _now(),
-        personal=user.role == "admin",
-        reindex=app_state.index,
-    )
+
+    def attach(conn, event_id: int) -> None:
+        attach_photos(conn, event_id, photos, "before", user.username, _now())
+
+    with saved(photos) as discard:
+        results = app_state.intake.submit(
+            items,
+            user.username,
+            app_state.index(),
+            _now(),
+            personal=user.role == "admin",
+            reindex=app_state.index,
+            attach=attach if photos else None,
+        )
+        if results[0].outcome != "created":
+            discard()  # refused, or sent before: these photos belong to no new event
+        elif photos:
+            event = results[0].event
+            with app_state.store.engine.connect() as conn:
+                rows = media_of(conn, [event["id"]])[event["id"]]
+            event["media"] = [media_dict(m, user.role == "admin") for m in rows]
     if single:
         result = results[0]
         if result.outcome == "invalid":
@@ -109,6 +157,8 @@ FILTERS = (
     moment("from", "reported at or after (ISO 8601 with a zone)"),
     moment("to", "reported before (ISO 8601 with a zone)"),
     bbox(),
+    integer("assignee", 1, MAX_ID, None, "the queue of one staff member (a staff id)"),
+    integer("department", 1, MAX_ID, None, "the queue of one department (a department id)"),
 )
 
 
@@ -123,7 +173,19 @@ def _filter(query: dict) -> EventFilter:
         start=query["from"],
         end=query["to"],
         bbox_wgs84=query["bbox"],
+        assignee=query["assignee"],
+        department=query["department"],
     )
+
+
+def _reader():
+    """The caller if they may list cases (readers, workers: their own), else an error answer."""
+    user = current_user()
+    if user is None:
+        return None, unauthorized()
+    if not may_read_events(user) and user.role != "worker":
+        return None, forbidden(f"role {user.role!r} may not read events")
+    return user, None
 
 
 @bp.get("/events")
@@ -135,16 +197,25 @@ def _filter(query: dict) -> EventFilter:
     auth="read events",
     responses={200: ("a page of events", "application/json")},
 )
-@require("read")
 def get_events():
-    """A page of events, newest first; ``format=geojson`` for a FeatureCollection."""
+    """A page of events, newest first; ``format=geojson`` for a FeatureCollection.
+
+    A grid worker's page holds only the cases assigned to them.
+    """
+    user, refused = _reader()
+    if refused:
+        return refused
     query = args()
     flt = _filter(query)
+    if not may_read_events(user):  # a worker: their own queue, whatever else is asked
+        own = user.staff_id or 0
+        flt = dataclasses.replace(flt, assignee=own if flt.assignee in (None, own) else 0)
     limit, offset, fmt = query["limit"], query["offset"], query["format"]
-    user, now = current_user(), _now()
+    now = _now()
     with state().store.engine.connect() as conn:
         rows, total = list_events(conn, flt, now, limit, offset)
-    items = [event_dict(r, now, _personal(user, r)) for r in rows]
+        media = media_of(conn, [r.id for r in rows])
+    items = [event_dict(r, now, _personal(user, r), media=media[r.id]) for r in rows]
     if fmt == "geojson":
         return jsonify(
             {
@@ -167,18 +238,38 @@ def get_events():
 
 @bp.get("/events/<id:event_id>")
 @operation(auth="read events", responses={200: ("the event and its history", "application/json")})
-@require("read")
 def get_one_event(event_id: int):
-    """One event with its history (reporter masked unless allowed)."""
-    user, now = current_user(), _now()
+    """One event with its history and photos (reporter masked unless allowed)."""
+    user, refused = _reader()
+    if refused:
+        return refused
+    return jsonify(_one(user, event_id))
+
+
+def _one(user, event_id: int) -> dict:
+    now = _now()
     with state().store.engine.connect() as conn:
         row, history = get_event(conn, event_id, with_history=True)
-    return jsonify(event_dict(row, now, _personal(user, row), history))
+        if not may_read_case(user, row):
+            raise ForbiddenError(f"event {event_id} is not assigned to you")
+        media = media_of(conn, [event_id])[event_id]
+    return event_dict(row, now, _personal(user, row), history, media)
+
+
+_ASSIGNEE = {
+    "type": "object",
+    "properties": {
+        "staff_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "department_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    },
+    "minProperties": 1,
+    "maxProperties": 1,
+}
 
 
 @bp.patch("/events/<id:event_id>")
 @operation(
-    auth="change case status",
+    auth="change case status (operators; a worker: its own cases, handling and resolved)",
     body=(
         "application/json",
         {
@@ -186,66 +277,80 @@ def get_one_event(event_id: int):
             "properties": {
                 "status": {"type": "string", "enum": list(STATUSES)},
                 "note": {"type": "string", "maxLength": 4000},
+                "public": {"type": "boolean"},
                 "merge_into": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "assignee": _ASSIGNEE,
             },
-            "required": ["status"],
         },
     ),
     responses={200: ("the event after the step, with its history", "application/json")},
 )
-@require("handle")
 def patch_event(event_id: int):
-    """A workflow transition: {"status": ..., "note": ..., "merge_into": id}."""
-    body = json_body()
+    """A workflow step: {"status", "note", "public", "merge_into", "assignee"}.
+
+    ``accepted`` dispatches at once by the rules; ``dispatched`` takes an
+    ``assignee`` ({"staff_id": n} or {"department_id": n}) or applies the rules;
+    an ``assignee`` alone reassigns the case. Multipart with ``status=resolved``
+    attaches "after" photos (files named ``photo``).
+    """
+    user = current_user()
+    if user is None:
+        return unauthorized()
+    if user.role not in ("worker", "operator", "admin"):
+        return forbidden(f"role {user.role!r} may not change case status")
+    photos = []
+    if request.mimetype == "multipart/form-data":
+        body = dict(request.form.items())
+        if "merge_into" in body:
+            body["merge_into"] = _form_int("merge_into", body["merge_into"])
+        body["public"] = body.get("public") in ("1", "true", "on")
+        photos = photos_from_request()
+    else:
+        body = json_body()
+    step = _patch_fields(body)
+    act(user, event_id, photos=photos, **step)
+    return jsonify(_one(user, event_id))
+
+
+def _form_int(field: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise bad(field, f"expected an integer, got {value!r}") from None
+
+
+def _patch_fields(body) -> dict:
+    """The checked fields of a PATCH body as keyword arguments of :func:`web.casework.act`."""
     if not isinstance(body, dict):
-        raise bad("body", "expected a JSON object with 'status'")
+        raise bad("body", "expected a JSON object with 'status' or 'assignee'")
     unknown = sorted(set(body) - set(_PATCH_FIELDS))
     if unknown:
         raise bad(unknown[0], f"unknown field; expected some of {', '.join(_PATCH_FIELDS)}")
     target = body.get("status")
-    if target not in STATUSES:
+    if target is not None and target not in STATUSES:
         raise bad("status", f"expected one of {', '.join(STATUSES)}, got {target!r}")
     note = body.get("note") or ""
     if not isinstance(note, str) or len(note) > 4000:
         raise bad("note", "expected a string of at most 4000 characters")
-    user, now = current_user(), _now()
-    store = state().store
-    with store.write() as conn:
-        row, _ = get_event(conn, event_id, for_update=True)
-        if not may_act_on(user, row.district, row.street):
-            return forbidden(
-                f"event {event_id} is in street {row.street or '(none)'}, "
-                f"outside your scope {user.scope}"
-            )
-        merge_into = body.get("merge_into")
-        if target == "merged" and type(merge_into) is int and 0 < merge_into <= MAX_ID:
-            other = _row_or_none(conn, merge_into)
-            if other is not None and not may_act_on(user, other.district, other.street):
-                return forbidden(
-                    f"merge_into: event {merge_into} is in street {other.street or '(none)'}, "
-                    f"outside your scope {user.scope}"
-                )
-        transition(
-            conn,
-            row,
-            target,
-            user.username,
-            now,
-            state().categories[row.category],
-            note=note,
-            merge_into=body.get("merge_into"),
-        )
-    with store.engine.connect() as conn:
-        row, history = get_event(conn, event_id, with_history=True)
-    return jsonify(event_dict(row, now, _personal(user, row), history))
-
-
-def _row_or_none(conn, event_id: int):
-    """The row of ``event_id``, or None (the workflow then names the missing case)."""
-    try:
-        return get_event(conn, event_id)[0]
-    except NotFoundError:
-        return None
+    public = body.get("public", False)
+    if not isinstance(public, bool):
+        raise bad("public", "expected true or false")
+    assignee = body.get("assignee")
+    if assignee is not None and (
+        not isinstance(assignee, dict)
+        or len(assignee) != 1
+        or next(iter(assignee)) not in ("staff_id", "department_id")
+    ):
+        raise bad("assignee", 'expected {"staff_id": id} or {"department_id": id}')
+    if target is None and assignee is None:
+        raise bad("status", f"expected one of {', '.join(STATUSES)}, or an assignee")
+    return {
+        "target": target,
+        "note": note,
+        "merge_into": body.get("merge_into"),
+        "assignee": assignee,
+        "public": public,
+    }
 
 
 @bp.get("/categories")
