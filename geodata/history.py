@@ -13,6 +13,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from geogrid.cases.categories import load_categories
+from geogrid.cases.dispatch import choose_many
 from geogrid.cases.history import replay
 from geogrid.storage.schema import events
 from geogrid.storage.store import Store
@@ -22,7 +23,7 @@ AS_OF = datetime(2026, 9, 2, tzinfo=UTC)
 SEED = 20260901
 
 
-def _steps(rng, event_id, category, reported, duplicate_of) -> list[dict]:
+def _steps(rng, event_id, category, reported, duplicate_of, assignee=None) -> list[dict]:
     hours = category.hours
     actor = "网格员"
     t = reported
@@ -55,7 +56,8 @@ def _steps(rng, event_id, category, reported, duplicate_of) -> list[dict]:
         plan += [("handling", hours["check"] * 0.3), ("resolved", hours["handle"] * 0.3)]
     plan.append(("closed", hours["check"]))
     for to, h in plan:
-        if not step(to, h * rng.uniform(0.1, stretch)):
+        extra = {"assignee": assignee} if to == "dispatched" and assignee else {}
+        if not step(to, h * rng.uniform(0.1, stretch), **extra):
             break
     return out
 
@@ -71,8 +73,12 @@ def replay_demo(store: Store) -> int:
                 events.c.reported_at,
                 events.c.likely_duplicate_of,
                 events.c.status,
+                events.c.grid,
+                events.c.community,
+                events.c.dedicated,
             ).order_by(events.c.id)
         ).all()
+        assignees = choose_many(conn, rows, categories)  # the roster the demo imported
     steps = []
     merged_into: dict[int, int] = {}  # a merged case's main case
     rejected: set[int] = set()
@@ -87,7 +93,14 @@ def replay_demo(store: Store) -> int:
         if target in rejected:
             target = None
         rng = np.random.default_rng([SEED, row.id])
-        mine = _steps(rng, row.id, categories[row.category], utc(row.reported_at), target)
+        mine = _steps(
+            rng,
+            row.id,
+            categories[row.category],
+            utc(row.reported_at),
+            target,
+            assignees.get(row.id),
+        )
         final = mine[-1] if mine else None
         if final and final["to"] == "merged":
             merged_into[row.id] = final["merge_into"]

@@ -44,7 +44,9 @@ def grid_codes(draw) -> tuple[str, str, list[str]]:
         if level == "dedicated" and name == "grid":
             parts.append("Z" + draw(_digits(2)))
             break
-        if len(parts) > ["district", "street", "community", "grid", "micro"].index(level):
+        # a dedicated code goes as deep as a community before its Z segment (above)
+        depth = ["district", "street", "community", "grid", "micro", "dedicated"].index(level)
+        if len(parts) > depth:
             break
         parts.append(draw(_digits(width)))
     return "".join(parts), level, parts

@@ -19,6 +19,7 @@ from geogrid.cases.media import MAX_PHOTOS, MediaStore, Photo, check_photos, dis
 from geogrid.cases.queries import get_event
 from geogrid.cases.workflow import check_merge, transition
 from geogrid.errors import ForbiddenError, InvalidInputError
+from geogrid.parse import MAX_ID
 from geogrid.policy import may_work_case
 from geogrid.storage.schema import event_media, events
 from geogrid.times import to_db_time
@@ -159,7 +160,7 @@ def act(
 
 
 def _check_merge_scope(conn, user, merge_into) -> None:
-    if type(merge_into) is not int:
+    if type(merge_into) is not int or not 1 <= merge_into <= MAX_ID:
         return  # the workflow names what is wrong with it
     found = conn.execute(sa.select(events).where(events.c.id == merge_into)).first()
     if found is not None and not may_work_case(user, found, "merged"):

@@ -76,6 +76,15 @@ def build_demo(ctx: click.Context, store: Store) -> None:
         description="bundled demo district (synthetic)",
     )
     ctx.invoke(import_stations_cmd, file=geodata.STATIONS)
+    from datetime import UTC, datetime
+
+    from geodata.roster import roster_rows
+    from geogrid.cases.staff import import_roster
+
+    counts = import_roster(store, roster_rows(store.load_grids()), datetime.now(UTC))
+    click.echo(
+        f"{counts['created']:,} staff on the demo roster (a 网格员 per grid, eight departments)"
+    )
     click.echo("loading the demo events (100,000; about half a minute)…")
     ctx.invoke(import_events, file=geodata.EVENTS, crs=None, actor="demo")
     from geodata.history import replay_demo

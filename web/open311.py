@@ -15,7 +15,14 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from geogrid.auth import user_for_token
-from geogrid.cases.queries import PUBLIC_DECIMALS, EventFilter, last_notes, list_events
+from geogrid.cases.queries import (
+    PUBLIC_DECIMALS,
+    EventFilter,
+    last_notes,
+    list_events,
+    media_dict,
+    media_of,
+)
 from geogrid.cases.workflow import OPEN, STATUSES
 from geogrid.errors import InvalidInputError
 from geogrid.parse import parse_datetime, parse_id
@@ -169,15 +176,26 @@ def _reader():
     return user if may_read_events(user) else None
 
 
-def _request_row(row, last_note: str | None, reader) -> dict:
-    """One request as GeoReport v2; the public view (PUBLIC_EVENTS) unless ``reader``."""
+def _request_row(row, last_note: str | None, reader, main=None, photos=()) -> dict:
+    """One request as GeoReport v2; the public view (PUBLIC_EVENTS) unless ``reader``.
+
+    A request merged into another (``main``, its row) follows that case: its
+    reporter sees the status the main case has, not "merged". ``media_url`` is
+    the first photo the caller may see: an "after" photo for anyone, a
+    reported one for readers.
+    """
     names, publish = _names(), current_app.config["PUBLIC_EVENTS"]
     chain = [names.get(c) for c in (row.district, row.street, row.community, row.grid) if c]
     category = state().categories.get(row.category)
-    note = _STATUS_NOTES.get(row.status, row.status)
+    state_row = main if main is not None else row
+    note = _STATUS_NOTES.get(state_row.status, state_row.status)
+    if main is not None:
+        note = f"已合并至 #{main.id} merged into request {main.id}: {note}"
+    shown = [m for m in photos if m.kind == "after" or reader]
+    shown.sort(key=lambda m: m.kind != "after")
     return {
         "service_request_id": str(row.id),
-        "status": "open" if row.status in OPEN else "closed",
+        "status": "open" if state_row.status in OPEN else "closed",
         "status_notes": f"{note}{'；' + last_note if last_note and reader else ''}",
         "service_name": category.name if category else row.category,
         "service_code": row.category,
@@ -185,15 +203,19 @@ def _request_row(row, last_note: str | None, reader) -> dict:
         "agency_responsible": " / ".join(n for n in chain if n) or "中原区",
         "service_notice": "",
         "requested_datetime": to_iso(row.reported_at),
-        "updated_datetime": to_iso(row.status_at),
-        "expected_datetime": to_iso(row.close_due_at),
+        "updated_datetime": to_iso(max(row.status_at, state_row.status_at)),
+        "expected_datetime": to_iso(state_row.close_due_at),
         "address": "",
         "address_id": "",
         "zipcode": "",
         "lat": row.lat if reader else round(row.lat, PUBLIC_DECIMALS),
         "long": row.lon if reader else round(row.lon, PUBLIC_DECIMALS),
-        "media_url": "",
+        "media_url": _media_url(shown[0]) if shown else "",
     }
+
+
+def _media_url(photo) -> str:
+    return external_url("cases.media", name=media_dict(photo)["url"].rsplit("/", 1)[1])
 
 
 def _rows(flt: EventFilter, limit: int) -> list[dict]:
@@ -203,8 +225,23 @@ def _rows(flt: EventFilter, limit: int) -> list[dict]:
         raise Open311Error(401, "requests are shown only with an api_key that may read them")
     with state().store.engine.connect() as conn:
         found, _ = list_events(conn, flt, _now(), limit, 0)
-        notes = last_notes(conn, [r.id for r in found])
-    return [_request_row(r, notes.get(r.id), reader) for r in found]
+        wanted = {r.duplicate_of for r in found if r.status == "merged" and r.duplicate_of}
+        mains = {}
+        if wanted:
+            ids = EventFilter(ids=tuple(sorted(wanted)))
+            mains = {m.id: m for m in list_events(conn, ids, _now(), len(wanted), 0)[0]}
+        notes = last_notes(conn, [r.id for r in found] + sorted(mains))
+        photos = media_of(conn, [r.id for r in found])
+    return [
+        _request_row(
+            r,
+            notes.get(r.duplicate_of if r.duplicate_of in mains else r.id),
+            reader,
+            mains.get(r.duplicate_of) if r.status == "merged" else None,
+            photos[r.id],
+        )
+        for r in found
+    ]
 
 
 def _w3c(name: str) -> datetime | None:

@@ -2,7 +2,9 @@
 
 Each request asks the store for the active generation id (one indexed query);
 the index is rebuilt only when it changed, so a commit made by another worker
-is used from the next request on, without a restart.
+is used from the next request on, without a restart. The grids carry the
+roster's contacts (:mod:`geogrid.cases.contacts`), taken again when the roster
+changes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 from flask import current_app
 
 from geogrid.cases.categories import Category
+from geogrid.cases.contacts import grid_contacts, roster_stamp, with_contacts
 from geogrid.cases.duplicates import DuplicateFinder
 from geogrid.cases.intake import Intake
 from geogrid.engine.assign import GridIndex
@@ -36,6 +39,8 @@ class GridState:
         self.intake = Intake(store, categories, finder)
         self._cache: tuple[GridIndex, list[Grid], dict[str, str]] | None = None
         self._lock = threading.Lock()
+        self._loaded: list[Grid] = []  # the generation's grids as stored
+        self._stamp: tuple | None = None  # the roster the cached grids show
 
     def names(self) -> dict[str, str]:
         """Grid names of the active generation by code."""
@@ -50,19 +55,32 @@ class GridState:
         return self.active()[0]
 
     def active(self) -> tuple[GridIndex, list[Grid], dict[str, str]]:
-        """Index, grids and names of the active generation, all of one generation."""
-        active = self.store.active_generation()
+        """Index, grids (with the roster's contacts) and names of the active generation."""
+        with self.store.engine.connect() as conn:
+            active = self.store.active_generation(conn)
+            stamp = roster_stamp(conn)
         cached = self._cache
-        if cached is not None and cached[0].generation == active:
+        if cached is not None and cached[0].generation == active and self._stamp == stamp:
             return cached
         with self._lock:
             if self._cache is None or self._cache[0].generation != active:
                 if active is None:
                     raise NotFoundError("no grids imported yet: run 'geogrid import-grids FILE'")
-                grids = self.store.load_grids(active)
-                index = self.store.generation_index(active, self.tolerance_m, grids)
-                self._cache = (index, grids, {g.code: g.name for g in grids})
+                self._loaded = self.store.load_grids(active)
+                index = self.store.generation_index(active, self.tolerance_m, self._loaded)
+                self._cache = (index, self._loaded, {g.code: g.name for g in self._loaded})
+                self._stamp = None
+            if self._stamp != stamp:
+                with self.store.engine.connect() as conn:
+                    shown = with_contacts(self._loaded, grid_contacts(conn))
+                self._cache = (self._cache[0], shown, self._cache[2])
+                self._stamp = stamp
             return self._cache
+
+    def contacts(self, grids: list[Grid]) -> list[Grid]:
+        """``grids`` (from the store) with the roster's contacts, as the map shows them."""
+        with self.store.engine.connect() as conn:
+            return with_contacts(grids, grid_contacts(conn))
 
 
 def state() -> GridState:

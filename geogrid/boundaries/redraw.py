@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from geogrid import codes
 from geogrid.boundaries.grids import grids_from_features
 from geogrid.boundaries.topology import Problem, Tolerances, check_topology
+from geogrid.cases.dispatch import unstaffed
 from geogrid.cases.workflow import OPEN
 from geogrid.coords import areas_m2
 from geogrid.engine.assign import GridIndex
@@ -34,6 +35,7 @@ __all__ = ["Plan", "commit", "plan", "rollback"]
 
 _CODE_COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
 _SAMPLE = 20
+_UNSTAFFED = 200  # codes listed in a report (the count is whole)
 DEFAULT_TOLERANCES = Tolerances()
 
 
@@ -52,6 +54,8 @@ class Plan:
     index: GridIndex | None = field(default=None, repr=False, compare=False)
     #: (the store's change sequence, the events that would move) as the dry run saw them
     moves: tuple[int, _Moves] | None = field(default=None, repr=False, compare=False)
+    #: three-level grids of the result that no 网格员 on the roster would serve
+    unstaffed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -72,6 +76,7 @@ class Plan:
             "problems": [p.as_dict() for p in self.problems],
             "diff": self.diff,
             "events": self.events,
+            "unstaffed": {"count": len(self.unstaffed), "codes": self.unstaffed[:_UNSTAFFED]},
         }
 
 
@@ -248,6 +253,8 @@ def plan(
     grids = _resulting(active, uploaded, scope)
     problems = _orphans(grids) + check_topology(grids, tolerances)
     result = Plan(grids, scope, sha256, problems, _diff(active, grids), base_generation=base)
+    with store.engine.connect() as conn:  # the roster serves codes: who would have nobody
+        result.unstaffed = unstaffed(conn, [g.code for g in grids])
     if result.ok:
         active_index = store.index(tolerance_m) if base is not None else None
         result.index = GridIndex(grids, tolerance_m=tolerance_m, reuse=active_index)

@@ -35,6 +35,7 @@ __all__ = [
     "accept",
     "candidates",
     "choose",
+    "choose_many",
     "dispatch",
     "pick",
     "reassign",
@@ -96,21 +97,52 @@ def _department(conn: sa.Connection, name: str) -> dict | None:
     }
 
 
+#: the grid rules in order: (the event's column, the roles that may take it, the rule's name)
+_RULES = (
+    ("dedicated", None, "dedicated"),
+    ("grid", GRID_WORKERS, "grid"),
+    ("community", _LEADERS, "community"),
+)
+
+
 def choose(conn: sa.Connection, row, category: Category) -> dict | None:
     """The assignee the rules give case ``row`` (see the module), or None: the street's queue."""
     if category.department:
         found = _department(conn, category.department)
         if found is not None:
             return found
-    for code, roles, rule in (
-        (row.dedicated, None, "dedicated"),
-        (row.grid, GRID_WORKERS, "grid"),
-        (row.community, _LEADERS, "community"),
-    ):
-        people = _serving(conn, code, roles)
+    for column, roles, rule in _RULES:
+        people = _serving(conn, getattr(row, column), roles)
         if people:
             return _person(people[0], rule)
     return None
+
+
+def choose_many(conn: sa.Connection, rows, categories: dict[str, Category]) -> dict[int, dict]:
+    """:func:`choose` for many cases at once (a replayed history), the roster read once.
+
+    Where several people serve a grid the lowest id takes every case (there is
+    no live load to balance in a replay). Cases the rules give nobody are left out.
+    """
+    people = {p.id: p for p in conn.execute(_people_query())}
+    serving: dict[str, list] = {}
+    for staff_id, code in conn.execute(sa.select(staff_grids).order_by(staff_grids.c.staff_id)):
+        if staff_id in people:
+            serving.setdefault(code, []).append(people[staff_id])
+    named = {n: _department(conn, n) for n in {c.department for c in categories.values()} if n}
+    out = {}
+    for row in rows:
+        found = named.get(categories[row.category].department)
+        for column, roles, rule in _RULES if found is None else ():
+            match = [
+                p for p in serving.get(getattr(row, column)) or () if not roles or p.role in roles
+            ]
+            if match:
+                found = _person(match[0], rule)
+                break
+        if found is not None:
+            out[row.id] = found
+    return out
 
 
 def pick(conn: sa.Connection, staff_id: object = None, department_id: object = None) -> dict:

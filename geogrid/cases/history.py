@@ -24,7 +24,8 @@ def replay(conn: sa.Connection, steps: list[dict], categories: dict[str, Categor
     """Apply recorded workflow steps in bulk; returns how many were applied.
 
     ``steps`` are dicts with ``event_id``, ``at``, ``to``, ``actor`` and optional
-    ``note`` and ``merge_into``, in time order per event.
+    ``note``, ``merge_into`` and ``assignee`` (as :mod:`geogrid.cases.dispatch`
+    makes it: the case's assignee from that step on), in time order per event.
     """
     state = _current_state(conn, sorted({s["event_id"] for s in steps}))
 
@@ -50,9 +51,13 @@ def replay(conn: sa.Connection, steps: list[dict], categories: dict[str, Categor
                 "from_status": case["status"],
                 "to_status": step["to"],
                 "note": step.get("note", ""),
+                "assignee": step.get("assignee"),
             }
         )
         case.update(new, closed_at=new["closed_at"] or case["closed_at"], changed=True)
+        if step.get("assignee") is not None:
+            case["staff"] = step["assignee"]["staff_id"]
+            case["department"] = step["assignee"]["department_id"]
         if duplicate_of is not None:
             case["duplicate_of"] = duplicate_of
     _write(conn, state)
@@ -64,9 +69,14 @@ def _current_state(conn: sa.Connection, ids: list[int]) -> dict[int, dict]:
     state: dict[int, dict] = {}
     for start in range(0, len(ids), _BATCH):
         for row in conn.execute(
-            sa.select(events.c.id, events.c.status, events.c.category, events.c.stage_due_at).where(
-                events.c.id.in_(ids[start : start + _BATCH])
-            )
+            sa.select(
+                events.c.id,
+                events.c.status,
+                events.c.category,
+                events.c.stage_due_at,
+                events.c.assignee_staff_id,
+                events.c.assignee_department_id,
+            ).where(events.c.id.in_(ids[start : start + _BATCH]))
         ):
             state[row.id] = {
                 "status": row.status,
@@ -76,6 +86,8 @@ def _current_state(conn: sa.Connection, ids: list[int]) -> dict[int, dict]:
                 "duplicate_of": None,
                 "status_at": None,
                 "changed": False,
+                "staff": row.assignee_staff_id,
+                "department": row.assignee_department_id,
             }
     return state
 
@@ -89,6 +101,8 @@ def _write(conn: sa.Connection, state: dict[int, dict]) -> None:
             "due": to_db_time(c["stage_due_at"]),
             "closed": to_db_time(c["closed_at"]),
             "dup": c["duplicate_of"],
+            "staff": c["staff"],
+            "dept": c["department"],
         }
         for i, c in state.items()
         if c["changed"]
@@ -104,6 +118,8 @@ def _write(conn: sa.Connection, state: dict[int, dict]) -> None:
             stage_due_at=sa.bindparam("due"),
             closed_at=sa.bindparam("closed"),
             duplicate_of=sa.bindparam("dup"),
+            assignee_staff_id=sa.bindparam("staff"),
+            assignee_department_id=sa.bindparam("dept"),
         ),
         updates,
     )

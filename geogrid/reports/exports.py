@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from geogrid.cases.categories import Category
+from geogrid.cases.contacts import grid_contacts, with_contacts
 from geogrid.cases.workflow import STATUSES
 from geogrid.privacy import mask_attributes
 from geogrid.reports.metrics import closure, frame_of
@@ -53,7 +54,8 @@ def _grid_frame(grids, generation: int, personal: bool) -> gpd.GeoDataFrame:
 def export_gpkg(store: Store, path: str | os.PathLike, personal: bool = False) -> dict:
     """Write every grid level, the events and the stations as layers; counts per layer."""
     generation = store.active_generation()
-    everything = store.load_grids(generation)
+    with store.engine.connect() as conn:  # who serves a grid: the roster's word
+        everything = with_contacts(store.load_grids(generation), grid_contacts(conn))
     counts = {}
     for level, layer in LAYERS.items():
         grids = [g for g in everything if g.level == level]

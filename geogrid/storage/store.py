@@ -137,10 +137,12 @@ class Store:
 
     # -- generations ---------------------------------------------------------
 
-    def active_generation(self) -> int | None:
+    def active_generation(self, conn: sa.Connection | None = None) -> int | None:
         """The id of the active generation, or None before the first import."""
-        with self.engine.connect() as conn:
-            return conn.scalar(sa.select(generations.c.id).where(generations.c.active))
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.active_generation(own)
+        return conn.scalar(sa.select(generations.c.id).where(generations.c.active))
 
     def generations(self) -> list[dict]:
         """Every generation, oldest first."""

@@ -464,3 +464,49 @@ def test_the_cli_offers_every_role():
     from geogrid import auth, peoplecli
 
     assert peoplecli.ROLES == auth.ROLES
+
+
+def test_grids_show_the_roster_as_their_contacts(api, people, store, clock, roster):
+    # the file says 王芳 for grid 001; the roster says 张伟, and the roster is the source
+    one = api.get("/api/v1/grids/410102001001001", headers=people["adm"]).get_json()
+    assert (one["properties"]["leader"], one["properties"]["phone"]) == ("张伟", "13800000001")
+    street = api.get("/api/v1/grids/410102001001001", headers=people["op2"]).get_json()
+    assert street["properties"]["phone"] == "138****0001"  # masked outside op2's street
+    community = api.get("/api/v1/grids/410102001002", headers=people["adm"]).get_json()
+    assert community["properties"]["leader"] == "赵敏"  # the community's 网格长
+    ogc = api.get(
+        "/ogc/collections/grids/items/410102001001001?f=json", headers=people["adm"]
+    ).get_json()
+    assert ogc["properties"]["leader"] == "张伟"
+    # a change of roster shows at once
+    import_roster(
+        store,
+        [StaffRow(2, "W1", "张伟伟", "13800000009", "网格员", None, ("410102001001001",))],
+        clock.now,
+    )
+    again = api.get(
+        "/api/v1/grids?code=410102001001001&level=grid", headers=people["adm"]
+    ).get_json()
+    assert again["features"][0]["properties"]["leader"] == "张伟伟"
+
+
+def test_open311_follows_the_main_case_and_links_the_after_photo(api, people, roster):
+    main = report(api, people["rep"], IN_MICRO)
+    dup = report(api, people["rep"], IN_MICRO, description="same")
+    assert step(api, people["adm"], dup, status="merged", merge_into=main).status_code == 200
+    step(api, people["adm"], main, status="accepted")
+    step(api, people["w1"], main, status="handling")
+    api.patch(
+        f"/api/v1/events/{main}",
+        data={"status": "resolved", "photo": [(io.BytesIO(jpeg()), "done.jpg")]},
+        headers=people["w1"],
+        content_type="multipart/form-data",
+    )
+    step(api, people["adm"], main, status="closed")
+    rows = api.get(f"/open311/v2/requests.json?service_request_id={main},{dup}").get_json()
+    by_id = {r["service_request_id"]: r for r in rows}
+    assert by_id[str(dup)]["status"] == "closed"  # its reporter sees the main case's outcome
+    assert f"#{main}" in by_id[str(dup)]["status_notes"]
+    assert by_id[str(main)]["media_url"].endswith(".jpg")
+    assert "/media/" in by_id[str(main)]["media_url"]
+    assert by_id[str(dup)]["media_url"] == ""

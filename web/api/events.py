@@ -127,7 +127,7 @@ def post_events():
             reindex=app_state.index,
             attach=attach if photos else None,
         )
-        if results[0].outcome != "created":
+        if photos and results[0].outcome != "created":
             discard()  # refused, or sent before: these photos belong to no new event
         elif photos:
             event = results[0].event

@@ -71,7 +71,7 @@ def grids():
             "generation": generation,
             "numberMatched": matched,
             "numberReturned": len(found),
-            "features": [_feature(g, generation) for g in found],
+            "features": [_feature(g, generation) for g in state().contacts(found)],
         }
     )
 
@@ -86,7 +86,8 @@ def grid(code: str):
         raise bad("code", str(err)) from None
     store = state().store
     generation = store.active_generation()
-    return jsonify(_feature(store.get_grid(code, generation), generation))
+    found = state().contacts([store.get_grid(code, generation)])[0]
+    return jsonify(_feature(found, generation))
 
 
 @bp.get("/locate")

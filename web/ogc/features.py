@@ -107,7 +107,7 @@ def grid_items(cid: str, limit: int, offset: int, bbox) -> dict:
         found = [g for g in found if str(getattr(g, key)) == value]
     return _page(
         cid,
-        [_grid_feature(g, generation) for g in found[offset : offset + limit]],
+        [_grid_feature(g, generation) for g in state().contacts(found[offset : offset + limit])],
         len(found),
         limit,
         offset,
@@ -180,7 +180,7 @@ def find_feature(cid: str, fid: str) -> dict | None:
             for g in store.load_grids(generation, code=fid)
             if g.code == fid and g.level == GRID_COLLECTIONS[cid][0]
         ]
-        return _grid_feature(found[0], generation) if found else None
+        return _grid_feature(state().contacts(found)[0], generation) if found else None
     number = int(fid) if re.fullmatch(r"[0-9]{1,10}", fid) and 0 < int(fid) <= MAX_ID else None
     if cid == "events" and number is not None:
         _public_events_allowed()

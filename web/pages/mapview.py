@@ -91,7 +91,7 @@ def map_base() -> _Base:
     index, grids, _ = state().active()  # one consistent generation
     cache = _cache()
     with cache["lock"]:
-        if cache["base"] is None or cache["base"].generation != index.generation:
+        if cache["base"] is None or cache["base"].all is not grids:  # a generation or roster
             cache["base"] = _Base(index.generation, grids)
         return cache["base"]
 

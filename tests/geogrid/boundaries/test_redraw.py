@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from geogrid.boundaries.redraw import commit, plan, rollback
 from geogrid.boundaries.upload import Limits, read_features
 from geogrid.cases.categories import load_categories
+from geogrid.cases.dispatch import accept
 from geogrid.cases.intake import Intake
+from geogrid.cases.staff import StaffRow, import_roster
 from geogrid.errors import InvalidCRSError, InvalidInputError, NotFoundError
 from geogrid.io import load_json
 from geogrid.storage.integrity import check
@@ -354,3 +356,40 @@ def test_intake_under_a_replaced_generation_is_refused_or_reassigned(stocked):
     [result] = intake.submit(item, "t", old_index, NOW, reindex=stocked.index)
     assert result.event["assignment"]["generation"] == 2
     assert result.event["assignment"]["grid"] == "410102002001003"
+
+
+def _roster(store, codes_by_ref: dict[str, tuple[str, ...]]) -> None:
+    rows = [
+        StaffRow(i + 2, ref, f"员{i}", None, "网格员", None, codes)
+        for i, (ref, codes) in enumerate(codes_by_ref.items())
+    ]
+    import_roster(store, rows, NOW)
+
+
+def test_the_dry_run_lists_grids_left_without_a_grid_worker(stocked):
+    assert plan(stocked, features("redraw_split_scope"), scope="410102002001").unstaffed == []
+    _roster(stocked, {"A": ("410102002001001",), "B": ("410102002001002",)})
+    result = plan(stocked, features("redraw_split_scope"), scope="410102002001")
+    # the new grid 003 has nobody; so have the grids nobody served before (street 001)
+    assert result.unstaffed == [
+        "410102001001001",
+        "410102001001002",
+        "410102001002001",
+        "410102002001003",
+    ]
+    assert result.report()["unstaffed"] == {"count": 4, "codes": result.unstaffed}
+
+
+def test_staff_follow_their_codes_across_a_redraw(stocked):
+    _roster(stocked, {"A": ("410102002001001",), "B": ("410102002001002",)})
+    commit(stocked, plan(stocked, features("redraw_split_scope"), scope="410102002001"), "a", NOW)
+    with stocked.write() as conn:
+        row = conn.execute(sa.select(events).where(events.c.id == 4)).one()
+        assert (row.grid, row.generation_id) == ("410102002001002", 2)
+        assignee = accept(conn, row, "op", NOW, load_categories()[row.category])
+    assert (assignee["name"], assignee["rule"]) == ("员1", "grid")
+    with stocked.engine.connect() as conn:  # the reshaped grid's new events go to B as well
+        assert (
+            dict(conn.execute(sa.text("SELECT ref, id FROM staff")).all())["B"]
+            == (assignee["staff_id"])
+        )
