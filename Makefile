@@ -48,6 +48,7 @@ bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench-map
 	$(BIN)/geogrid bench-redraw
 	$(BIN)/geogrid bench-stats
+	$(BIN)/geogrid bench-cases
 	$(BIN)/geogrid bench-assign-file
 	$(BIN)/geogrid bench-workers
 	$(BIN)/geogrid bench-load

@@ -25,15 +25,17 @@ SEED = 20260901
 
 def _steps(rng, event_id, category, reported, duplicate_of, assignee=None) -> list[dict]:
     hours = category.hours
-    actor = "网格员"
     t = reported
     out = []
+    # the command center accepts, dispatches and checks; the assignee handles and resolves
+    worker = (assignee or {}).get("name") or (assignee or {}).get("department") or "网格员"
 
     def step(to: str, after_h: float, **extra) -> bool:
         nonlocal t
         t = t + timedelta(hours=after_h)
         if t > AS_OF:
             return False
+        actor = worker if to in ("handling", "resolved") else "街道指挥中心"
         out.append({"event_id": event_id, "at": t, "to": to, "actor": actor, **extra})
         return True
 

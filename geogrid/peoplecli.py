@@ -7,9 +7,15 @@ from pathlib import Path
 
 import click
 
-from geogrid.cli import open_store
-
 __all__ = ["staff", "user"]
+
+
+def open_store(ctx: click.Context):
+    """The store of ``--database`` (:func:`geogrid.cli.open_store`, which imports this module)."""
+    from geogrid.cli import open_store as opened
+
+    return opened(ctx)
+
 
 #: the roles (as :data:`geogrid.auth.ROLES`, kept here so the CLI starts without SQLAlchemy)
 ROLES = ("reporter", "viewer", "worker", "operator", "admin")

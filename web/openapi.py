@@ -74,8 +74,11 @@ def _operation(view, method: str, path_params: list[dict]) -> dict:
             op.get("description", "") + f"\n\nNeeds a token that may {spec['auth']}."
         ).strip()
     if spec["body"] is not None:
-        media, schema = spec["body"]
-        op["requestBody"] = {"required": True, "content": {media: {"schema": schema}}}
+        bodies = spec["body"] if isinstance(spec["body"], dict) else dict([spec["body"]])
+        op["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": schema} for media, schema in bodies.items()},
+        }
     return op
 
 

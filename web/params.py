@@ -286,13 +286,14 @@ CODE_PATTERN = r"^[0-9]{6}([0-9]{3}){0,3}([0-9]{2})?$|^[0-9]{12}Z[0-9]{2}$"
 def operation(
     *params: Param,
     auth: str | None = None,
-    body: tuple[str, dict] | None = None,
+    body: tuple[str, dict] | dict[str, dict] | None = None,
     responses: dict | None = None,
 ):
     """Declare a view's query parameters, body and answers (for :func:`args` and OpenAPI).
 
     ``auth`` is what the token must allow (``read``, ``report`` …), ``body`` a
-    (media type, JSON schema) pair, ``responses`` ``{status: (what, media)}``.
+    (media type, JSON schema) pair or ``{media type: schema}`` for several,
+    ``responses`` ``{status: (what, media)}``.
     """
 
     def mark(view):

@@ -16,6 +16,7 @@ __all__ = [
     "bench",
     "bench_assign_file",
     "bench_batch",
+    "bench_cases",
     "bench_intake",
     "bench_load",
     "bench_map",
@@ -303,3 +304,28 @@ def bench_assign_file(repeat: int, streamed: int, as_json: bool) -> None:
         click.echo(
             f"{b['points']:,} points streamed: {b['geogrid_s']} s, peak {b['geogrid_peak_mb']} MB"
         )
+
+
+@click.command("bench-cases")
+@click.option("--repeat", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def bench_cases(ctx: click.Context, repeat: int, as_json: bool) -> None:
+    """Time /cases and /cases/<id> on the demo store (server time, median of --repeat)."""
+    from devtools.bench.cases import run_cases
+    from web import create_app
+
+    store = _demo_store(ctx)
+    app = create_app(overrides={"DATABASE_URL": ctx.obj["url"]})
+    r = run_cases(app, store, repeat)
+    if as_json:
+        click.echo(json.dumps(r))
+        return
+    for key, what in (
+        ("queue", "/cases (operator, whole district, open, overdue first)"),
+        ("queue_all", "/cases?status=all"),
+        ("case", f"/cases/{r['case']['id']} ({r['case']['flagged']} likely duplicates)"),
+        ("worker_queue", f"/cases for the busiest worker ({r['worker_queue']['open_cases']} open)"),
+    ):
+        click.echo(f"{what}: {r[key]['ms']} ms, {r[key]['bytes'] / 1e3:.0f} kB")
+    click.echo(f"(median of {repeat} requests after one warm-up)")

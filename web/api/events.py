@@ -82,13 +82,26 @@ _EVENT = {
 }
 
 
+_PHOTOS = {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 9}
+_EVENT_FORM = {
+    "type": "object",
+    "properties": {
+        **{k: {"type": "string"} for k in _EVENT["properties"]},
+        "photo": _PHOTOS,
+    },
+    "required": _EVENT["required"],
+}
+
+
 @bp.post("/events")
 @operation(
     auth="report events",
-    body=(
-        "application/json",
-        {"oneOf": [_EVENT, {"type": "array", "items": _EVENT, "maxItems": 10_000}]},
-    ),
+    body={
+        "application/json": {
+            "oneOf": [_EVENT, {"type": "array", "items": _EVENT, "maxItems": 10_000}]
+        },
+        "multipart/form-data": _EVENT_FORM,
+    },
     responses={
         201: ("the event, stored and assigned", "application/json"),
         200: ("a batch's results by index, or an event sent again", "application/json"),
@@ -270,9 +283,8 @@ _ASSIGNEE = {
 @bp.patch("/events/<id:event_id>")
 @operation(
     auth="change case status (operators; a worker: its own cases, handling and resolved)",
-    body=(
-        "application/json",
-        {
+    body={
+        "application/json": {
             "type": "object",
             "properties": {
                 "status": {"type": "string", "enum": list(STATUSES)},
@@ -282,7 +294,18 @@ _ASSIGNEE = {
                 "assignee": _ASSIGNEE,
             },
         },
-    ),
+        "multipart/form-data": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": list(STATUSES)},
+                "note": {"type": "string", "maxLength": 4000},
+                "public": {"type": "string", "enum": ["true", "false"]},
+                "merge_into": {"type": "string"},
+                "photo": _PHOTOS,
+            },
+            "required": ["status"],
+        },
+    },
     responses={200: ("the event after the step, with its history", "application/json")},
 )
 def patch_event(event_id: int):

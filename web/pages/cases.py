@@ -121,7 +121,9 @@ def queue():
     page = max(1, request.args.get("page", 1, type=int) or 1)
     now = _now()
     with state().store.engine.connect() as conn:
-        rows, total = list_events(conn, flt, now, PAGE, (page - 1) * PAGE, order="queue")
+        # open work: overdue first; every case or a final status: newest first
+        order = "queue" if form["status"] in ("open", *OPEN) else "newest"
+        rows, total = list_events(conn, flt, now, PAGE, (page - 1) * PAGE, order=order)
         counts = _counts(conn, dataclasses.replace(flt, status=None), now)
     cases = [event_dict(r, now, may_see_reporter(user, r)) for r in rows]
     map_args = {
@@ -143,6 +145,7 @@ def queue():
         query={k: v for k, v in form.items() if v},
         statuses=STATUS_NAMES,
         categories=state().categories,
+        names=state().names(),
         map_url=url_for("map.index", **map_args),
     )
 
