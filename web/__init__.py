@@ -68,9 +68,19 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
 def _register_blueprints(app: Flask) -> None:
     """Every surface's blueprint; the token-authenticated and read-only ones skip CSRF."""
     from web import errors, open311
-    from web.api import boundaries, docs, downloads, events, grids, mapdata, staff, stations
+    from web.api import (
+        boundaries,
+        docs,
+        downloads,
+        events,
+        grids,
+        mapdata,
+        reports,
+        staff,
+        stations,
+    )
     from web.ogc import views as ogc
-    from web.pages import admin, cases, login, mapview
+    from web.pages import admin, cases, login, mapview, residents
 
     errors.register(app)
     app.before_request(_photo_limit)  # before any hook reads the form
@@ -78,16 +88,21 @@ def _register_blueprints(app: Flask) -> None:
     csrf = CSRFProtect(app)
     for module in (login, grids, events, stations, mapview, mapdata, boundaries, admin, docs):
         app.register_blueprint(module.bp)
-    for module in (cases, staff):
+    for module in (cases, staff, reports, residents):
         app.register_blueprint(module.bp)
     for module in (open311, ogc, downloads):
         app.register_blueprint(module.bp)
     for module in (grids, events, stations, mapview, mapdata, boundaries, open311, docs, staff):
         csrf.exempt(module.bp)  # bearer tokens, or reads only: see web.auth
+    # no credentials at all: a forged request could do no more than the resident's own
+    csrf.exempt(reports.bp)
+    csrf.exempt(residents.bp)
 
 
 #: endpoints whose requests may carry photos: their size limit fits MAX_PHOTOS of them
-PHOTO_ENDPOINTS = frozenset({"events.post_events", "events.patch_event", "cases.step"})
+PHOTO_ENDPOINTS = frozenset(
+    {"events.post_events", "events.patch_event", "cases.step", "reports.post_report"}
+)
 
 
 def _photo_limit() -> None:

@@ -25,7 +25,18 @@ from geogrid.storage.schema import event_media, events
 from geogrid.times import to_db_time
 from web.state import state
 
-__all__ = ["PHOTO_FAR_M", "act", "attach_photos", "media_store", "merge", "photos_from_request"]
+__all__ = [
+    "PHOTO_FAR_M",
+    "act",
+    "attach_photos",
+    "form_fields",
+    "media_store",
+    "merge",
+    "photos_from_request",
+]
+
+#: form fields that are numbers in an event's JSON form
+_NUMBERS = ("lon", "lat")
 
 #: a photo whose own GPS lies farther than this from the reported point flags the case
 PHOTO_FAR_M = 200.0
@@ -37,13 +48,29 @@ def media_store() -> MediaStore:
     return MediaStore(root)
 
 
-def photos_from_request(field: str = "photo") -> list[Photo]:
-    """The request's photo files, each checked (all or nothing); at most :data:`MAX_PHOTOS`."""
+def form_fields() -> dict:
+    """A multipart event as its JSON object: numbers parsed, an empty field left out.
+
+    A number that does not parse stays text, for the event's own checks to name.
+    """
+    item = {}
+    for key, value in request.form.items():
+        if value == "":
+            continue  # a form sends every field; an empty one was not given
+        try:
+            item[key] = float(value) if key in _NUMBERS else value
+        except ValueError:
+            item[key] = value
+    return item
+
+
+def photos_from_request(field: str = "photo", limit: int = MAX_PHOTOS) -> list[Photo]:
+    """The request's photo files, each checked (all or nothing); at most ``limit``."""
     files = [f for f in request.files.getlist(field) if f.filename or f.content_length]
-    if len(files) > MAX_PHOTOS:
+    if len(files) > limit:
         raise InvalidInputError(
-            f"{field}: {len(files)} files; at most {MAX_PHOTOS} photos per request",
-            details=[{"field": field, "message": f"at most {MAX_PHOTOS} photos"}],
+            f"{field}: {len(files)} files; at most {limit} photos per request",
+            details=[{"field": field, "message": f"at most {limit} photos"}],
         )
     return check_photos([(f.filename or f"{field} {i + 1}", f.read()) for i, f in enumerate(files)])
 

@@ -45,6 +45,10 @@ def defaults() -> dict:
         "PAGE_CACHE_DIR": None,  # default: instance/cache/map (tests: memory only)
         # case photos, content-addressed; several hosts share one volume here
         "MEDIA_DIR": None,  # default: instance/media (tests: a temporary folder)
+        # residents' reports (/report): per client address and per phone, shared by workers
+        "REPORT_RATE_LIMIT": "10/hour",
+        # /report also shows open and resolved reports per grid of the last 30 days
+        "PUBLIC_MAP": False,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
         "TRUSTED_PROXIES": [],
@@ -75,6 +79,9 @@ def configure(app: Flask, test_config: dict | None, overrides: dict | None) -> N
     else:
         app.config.from_mapping(test_config)
     app.config.from_mapping(overrides or {})
+    from geogrid.cases.reports import parse_rate
+
+    parse_rate(app.config["REPORT_RATE_LIMIT"])  # a bad setting stops the start, named
     if app.config["PUBLIC_EVENTS"] not in ("summary", "full", "none"):
         raise ValueError(
             f"PUBLIC_EVENTS must be summary, full or none, got {app.config['PUBLIC_EVENTS']!r}"

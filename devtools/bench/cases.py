@@ -21,7 +21,7 @@ import time
 
 import sqlalchemy as sa
 
-__all__ = ["run_cases"]
+__all__ = ["report_first_load", "run_cases"]
 
 _PASSWORD = "bench-cases-password"
 
@@ -95,3 +95,34 @@ def run_cases(app, store, repeat: int = 5) -> dict:
         "worker_queue": _median_ms(wk, "/cases", repeat) | {"open_cases": open_cases},
         "repeat": repeat,
     }
+
+
+def report_first_load(url: str, repeat: int = 3) -> dict:
+    """Bytes and seconds of ``/report``'s first load in headless Chromium as a 390 px phone.
+
+    The bytes are every response's transfer size (headers included) until the
+    page has drawn the district; the median of ``repeat`` fresh browsers.
+    """
+    from devtools.chromium import chromium, wait_for
+    from devtools.served import served
+
+    sizes, times = [], []
+    with served(url) as base:
+        for _ in range(repeat):
+            with chromium() as driver:
+                driver.execute_cdp_cmd(
+                    "Emulation.setDeviceMetricsOverride",
+                    {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True},
+                )
+                start = time.perf_counter()
+                driver.get(base + "/report")
+                wait_for(driver, "document.body.getAttribute('data-ready') === '1'")
+                times.append(time.perf_counter() - start)
+                sizes.append(
+                    driver.execute_script(
+                        "return performance.getEntriesByType('navigation').concat("
+                        "performance.getEntriesByType('resource'))"
+                        ".reduce((n, e) => n + e.transferSize, 0)"
+                    )
+                )
+    return {"bytes": int(statistics.median(sizes)), "ready_s": round(statistics.median(times), 3)}

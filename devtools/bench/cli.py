@@ -312,12 +312,13 @@ def bench_assign_file(repeat: int, streamed: int, as_json: bool) -> None:
 @click.pass_context
 def bench_cases(ctx: click.Context, repeat: int, as_json: bool) -> None:
     """Time /cases and /cases/<id> on the demo store (server time, median of --repeat)."""
-    from devtools.bench.cases import run_cases
+    from devtools.bench.cases import report_first_load, run_cases
     from web import create_app
 
     store = _demo_store(ctx)
     app = create_app(overrides={"DATABASE_URL": ctx.obj["url"]})
     r = run_cases(app, store, repeat)
+    r["report_page"] = report_first_load(store.url)
     if as_json:
         click.echo(json.dumps(r))
         return
@@ -329,3 +330,8 @@ def bench_cases(ctx: click.Context, repeat: int, as_json: bool) -> None:
     ):
         click.echo(f"{what}: {r[key]['ms']} ms, {r[key]['bytes'] / 1e3:.0f} kB")
     click.echo(f"(median of {repeat} requests after one warm-up)")
+    page = r["report_page"]
+    click.echo(
+        f"/report first load in Chromium at 390 px: {page['bytes'] / 1e3:.0f} kB "
+        f"(target <= 300 kB before photos), ready in {page['ready_s']} s (median of 3)"
+    )

@@ -228,6 +228,7 @@ def event_dict(row, now: datetime, personal: bool = False, history=None, media=N
         | {"generation": row.generation_id},
         "likely_duplicate_of": row.likely_duplicate_of,
         "duplicate_of": row.duplicate_of,
+        "tracking": row.tracking,  # a resident's report's number (/track)
         "assignee": assignee_dict(row),
         "media": [media_dict(m, personal) for m in media or ()],
         "flags": ["photo_far_from_point"] if row.photo_far else [],

@@ -19,7 +19,7 @@ from geogrid.parse import check_text, parse_datetime, parse_number
 
 __all__ = ["FIELDS", "MAX_DESCRIPTION", "SOURCES", "EventInput", "parse_event"]
 
-SOURCES = ("app", "hotline", "inspection", "wechat", "open311", "other")
+SOURCES = ("app", "hotline", "inspection", "wechat", "open311", "web", "other")
 MAX_DESCRIPTION = 4000
 FIELDS = (
     "lon",

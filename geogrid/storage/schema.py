@@ -25,6 +25,7 @@ __all__ = [
     "generations",
     "grids",
     "metadata",
+    "rate_counts",
     "staff",
     "staff_grids",
     "staged_uploads",
@@ -113,6 +114,8 @@ events = sa.Table(
     sa.Column("assignee_department_id", sa.Integer, sa.ForeignKey("departments.id")),
     # a photo's own GPS position lies far from the reported point
     sa.Column("photo_far", sa.Boolean, nullable=False, server_default=sa.false()),
+    # a resident's report (migration 0007): the number they track it by, e.g. 20261201-7KQ2M9
+    sa.Column("tracking", sa.String(15)),
     sa.UniqueConstraint("created_by", "idempotency_key", name="uq_events_idempotency"),
     sa.Index("ix_events_status", "status"),
     sa.Index("ix_events_street", "street"),
@@ -122,6 +125,7 @@ events = sa.Table(
     sa.Index("ix_events_change_seq", "change_seq"),
     sa.Index("ix_events_assignee_staff", "assignee_staff_id"),
     sa.Index("ix_events_assignee_department", "assignee_department_id"),
+    sa.Index("ix_events_tracking", "tracking", unique=True),
 )
 
 event_history = sa.Table(
@@ -273,4 +277,14 @@ event_media = sa.Table(
     sa.Column("created_by", sa.String(100), nullable=False),
     sa.Index("ix_event_media_event", "event_id"),
     sa.Index("ix_event_media_sha256", "sha256"),
+)
+
+# Requests counted per key (a client address, a phone) and fixed window (migration 0007),
+# in the store so that every worker and host shares the count.
+rate_counts = sa.Table(
+    "rate_counts",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
 )

@@ -138,7 +138,7 @@ def test_free_text_is_stored_exactly(api, tokens):
         (
             {"source": "fax"},
             "source",
-            "expected one of app, hotline, inspection, wechat, open311, other, got 'fax'",
+            "expected one of app, hotline, inspection, wechat, open311, web, other, got 'fax'",
         ),
         (
             {"reported_at": "2026-07-01T11:30:00"},

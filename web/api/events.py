@@ -20,7 +20,7 @@ from geogrid.parse import MAX_ID
 from geogrid.policy import may_read_case, may_read_events, may_see_reporter
 from geogrid.reports.metrics import stats
 from web.auth import current_user, forbidden, require, unauthorized
-from web.casework import act, attach_photos, photos_from_request, saved
+from web.casework import act, attach_photos, form_fields, photos_from_request, saved
 from web.params import (
     args,
     bad,
@@ -37,8 +37,6 @@ from web.state import state
 bp = Blueprint("events", __name__, url_prefix="/api/v1")
 
 _PATCH_FIELDS = ("status", "note", "merge_into", "assignee", "public")
-#: form fields of a multipart event that are numbers in its JSON form
-_NUMBERS = ("lon", "lat")
 
 
 def _now():
@@ -48,20 +46,6 @@ def _now():
 def _personal(user, row) -> bool:
     """Whether ``user`` sees ``row``'s reporter (the access policy)."""
     return may_see_reporter(user, row)
-
-
-def _form_event() -> dict:
-    """A multipart event as its JSON object: each field a form field, numbers parsed."""
-    item = {}
-    for key, value in request.form.items():
-        if key in _NUMBERS:
-            try:
-                item[key] = float(value)
-            except ValueError:
-                item[key] = value  # the event's own checks name it
-        else:
-            item[key] = value
-    return item
 
 
 _EVENT = {
@@ -116,7 +100,7 @@ def post_events():
     """
     photos = []
     if request.mimetype == "multipart/form-data":
-        items, single = [_form_event()], True
+        items, single = [form_fields()], True
         photos = photos_from_request()
     else:
         body = json_body()
