@@ -21,12 +21,16 @@ Examples
 >>> may_see_personal(User(2, "v", "viewer", None), "410102", "410102001")
 False
 >>> from types import SimpleNamespace
->>> case = SimpleNamespace(district="410102", street="410102001", assignee_staff_id=7)
+>>> case = SimpleNamespace(
+...     district="410102", street="410102001", assignee_staff_id=7, status="handling"
+... )
 >>> worker = User(3, "w", "worker", None, staff_id=7)
 >>> may_read_case(worker, case), may_work_case(worker, case, "resolved")
 (True, True)
 >>> may_work_case(worker, case, "closed"), may_read_case(User(4, "w2", "worker", None, 8), case)
 (False, False)
+>>> may_work_case(worker, SimpleNamespace(**{**vars(case), "status": "resolved"}), "handling")
+False
 """
 
 from __future__ import annotations
@@ -48,8 +52,8 @@ __all__ = [
     "may_work_case",
 ]
 
-#: the workflow steps a grid worker takes on the cases assigned to them
-WORKER_STEPS = ("handling", "resolved")
+#: the workflow steps a grid worker takes on the cases assigned to them: (from, to)
+WORKER_STEPS = (("dispatched", "handling"), ("handling", "resolved"))
 
 
 def may_read_events(user: User | None) -> bool:
@@ -107,18 +111,19 @@ def may_work_case(user: User | None, row, target: str | None = None) -> bool:
     """True if ``user`` may move case ``row`` to ``target`` (None: reassign it).
 
     Operators and admins within their scope take every step; a worker only
-    :data:`WORKER_STEPS` on the cases assigned to them.
+    :data:`WORKER_STEPS` on the cases assigned to them (starting and resolving;
+    the check that sends a resolved case back is the operator's).
     """
     if _assigned(user, row):
-        return target in WORKER_STEPS
+        return (row.status, target) in WORKER_STEPS
     return may_act_on(user, row.district, row.street)
 
 
-def may_see_staff_phone(user: User | None, codes: list[str]) -> bool:
+def may_see_staff_phone(user: User | None, codes: list[str], liaison: bool = False) -> bool:
     """True if ``user`` may see the phone of a staff member serving ``codes``.
 
-    Admins; operators whose scope covers one of the codes, or any operator for
-    a department's liaison (who serves no grid).
+    Admins; operators whose scope covers one of the codes; any operator for a
+    department's ``liaison`` who serves no grid.
     """
     if user is None:
         return False
@@ -126,4 +131,6 @@ def may_see_staff_phone(user: User | None, codes: list[str]) -> bool:
         return True
     if user.role != "operator":
         return False
-    return user.scope is None or not codes or any(c.startswith(user.scope) for c in codes)
+    if user.scope is None or (liaison and not codes):
+        return True
+    return any(c.startswith(user.scope) for c in codes)

@@ -99,19 +99,20 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(residents.bp)
 
 
-#: endpoints whose requests may carry photos: their size limit fits MAX_PHOTOS of them
-PHOTO_ENDPOINTS = frozenset(
-    {"events.post_events", "events.patch_event", "cases.step", "reports.post_report"}
-)
+#: endpoints whose requests may carry photos: their size limit fits as many as they take
+PHOTO_ENDPOINTS = ("events.post_events", "events.patch_event", "cases.step", "reports.post_report")
 
 
 def _photo_limit() -> None:
     from flask import request
 
+    if request.endpoint not in PHOTO_ENDPOINTS:
+        return
     from geogrid.cases.media import MAX_PHOTO_BYTES, MAX_PHOTOS
+    from web.api.reports import MAX_REPORT_PHOTOS
 
-    if request.endpoint in PHOTO_ENDPOINTS:
-        request.max_content_length = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024
+    photos = MAX_REPORT_PHOTOS if request.endpoint == "reports.post_report" else MAX_PHOTOS
+    request.max_content_length = photos * MAX_PHOTO_BYTES + 1024 * 1024
 
 
 def _secret(app: Flask) -> str:

@@ -65,14 +65,21 @@ def form_fields() -> dict:
 
 
 def photos_from_request(field: str = "photo", limit: int = MAX_PHOTOS) -> list[Photo]:
-    """The request's photo files, each checked (all or nothing); at most ``limit``."""
-    files = [f for f in request.files.getlist(field) if f.filename or f.content_length]
+    """The request's photo files, each checked (all or nothing); at most ``limit``.
+
+    A part with neither a name nor a byte is a file chooser left empty, and is
+    skipped; a nameless part with data is checked like any other.
+    """
+    files = [(f.filename, f.read()) for f in request.files.getlist(field)]
+    files = [(name, data) for name, data in files if name or data]
     if len(files) > limit:
         raise InvalidInputError(
             f"{field}: {len(files)} files; at most {limit} photos per request",
             details=[{"field": field, "message": f"at most {limit} photos"}],
         )
-    return check_photos([(f.filename or f"{field} {i + 1}", f.read()) for i, f in enumerate(files)])
+    return check_photos(
+        [(name or f"{field} {i + 1}", data) for i, (name, data) in enumerate(files)]
+    )
 
 
 @contextmanager
@@ -84,15 +91,32 @@ def saved(photos: list[Photo]):
     """
     store = media_store()
     new = store.save(photos) if photos else []
+
+    def discard() -> None:
+        # another request may have stored the same photo meanwhile: its file stays
+        with state().store.engine.connect() as conn:
+            kept = set(
+                conn.scalars(
+                    sa.select(event_media.c.sha256).where(
+                        event_media.c.sha256.in_([p.sha256 for p in photos])
+                    )
+                )
+            )
+        store.remove([path for path in new if path.name.split(".")[0] not in kept])
+
     try:
-        yield lambda: store.remove(new)
+        yield discard
     except BaseException:
-        store.remove(new)
+        if new:
+            discard()
         raise
 
 
 def attach_photos(conn, event_id: int, photos: list[Photo], kind: str, actor: str, now) -> None:
-    """Record ``photos`` of ``event_id``; flag the case if one was taken far from its point."""
+    """Record ``photos`` of ``event_id``; flag the case if one was taken far from its point.
+
+    "After" photos count too: a resolve photographed elsewhere is what a check looks for.
+    """
     if not photos:
         return
     conn.execute(
@@ -113,8 +137,6 @@ def attach_photos(conn, event_id: int, photos: list[Photo], kind: str, actor: st
             for p in photos
         ],
     )
-    if kind != "before":
-        return
     lon, lat = conn.execute(
         sa.select(events.c.lon, events.c.lat).where(events.c.id == event_id)
     ).one()
@@ -157,6 +179,8 @@ def act(
         row, _ = get_event(conn, event_id, for_update=True)
         if not may_work_case(user, row, target):
             raise _forbid(user, row, target)
+        if public and user.role == "worker":
+            raise ForbiddenError("public: an operator decides which notes residents may read")
         category = app_state.categories[row.category]
         if merge_into is not None and target != "merged":
             check_merge(row.id, target, merge_into, lambda _: None)  # names the mistake
@@ -172,11 +196,11 @@ def act(
                     "status: expected a status, or an assignee to reassign the case",
                     details=[{"field": "status", "message": "required without an assignee"}],
                 )
-            dispatch.reassign(conn, row, chosen, user.username, now, note)
+            dispatch.reassign(conn, row, chosen, user.username, now, note, public)
         elif target == "accepted":
-            dispatch.accept(conn, row, user.username, now, category, note)
+            dispatch.accept(conn, row, user.username, now, category, note, public)
         elif target == "dispatched":
-            dispatch.dispatch(conn, row, user.username, now, category, chosen, note)
+            dispatch.dispatch(conn, row, user.username, now, category, chosen, note, public)
         else:
             if target == "merged" and merge_into is not None:
                 _check_merge_scope(conn, user, merge_into)

@@ -47,6 +47,8 @@ def defaults() -> dict:
         "MEDIA_DIR": None,  # default: instance/media (tests: a temporary folder)
         # residents' reports (/report): per client address and per phone, shared by workers
         "REPORT_RATE_LIMIT": "10/hour",
+        # unknown tracking numbers asked per client address (guessing numbers meets a 429)
+        "TRACK_LOOKUP_LIMIT": "30/hour",
         # /report also shows open and resolved reports per grid of the last 30 days
         "PUBLIC_MAP": False,
         "LOGIN_MAX_FAILURES": 5,
@@ -81,7 +83,8 @@ def configure(app: Flask, test_config: dict | None, overrides: dict | None) -> N
     app.config.from_mapping(overrides or {})
     from geogrid.cases.reports import parse_rate
 
-    parse_rate(app.config["REPORT_RATE_LIMIT"])  # a bad setting stops the start, named
+    for setting in ("REPORT_RATE_LIMIT", "TRACK_LOOKUP_LIMIT"):
+        parse_rate(app.config[setting], setting)  # a bad setting stops the start, named
     if app.config["PUBLIC_EVENTS"] not in ("summary", "full", "none"):
         raise ValueError(
             f"PUBLIC_EVENTS must be summary, full or none, got {app.config['PUBLIC_EVENTS']!r}"

@@ -225,23 +225,31 @@ def _rows(flt: EventFilter, limit: int) -> list[dict]:
         raise Open311Error(401, "requests are shown only with an api_key that may read them")
     with state().store.engine.connect() as conn:
         found, _ = list_events(conn, flt, _now(), limit, 0)
-        wanted = {r.duplicate_of for r in found if r.status == "merged" and r.duplicate_of}
-        mains = {}
-        if wanted:
-            ids = EventFilter(ids=tuple(sorted(wanted)))
-            mains = {m.id: m for m in list_events(conn, ids, _now(), len(wanted), 0)[0]}
-        notes = last_notes(conn, [r.id for r in found] + sorted(mains))
+        mains = {r.id: _main_case(conn, r) for r in found if r.status == "merged"}
+        notes = last_notes(conn, [r.id for r in found] + [m.id for m in mains.values() if m])
         photos = media_of(conn, [r.id for r in found])
     return [
         _request_row(
             r,
-            notes.get(r.duplicate_of if r.duplicate_of in mains else r.id),
+            notes.get(mains[r.id].id if mains.get(r.id) else r.id),
             reader,
-            mains.get(r.duplicate_of) if r.status == "merged" else None,
+            mains.get(r.id),
             photos[r.id],
         )
         for r in found
     ]
+
+
+def _main_case(conn, row, hops: int = 50):
+    """The case a merged request ends up in, following merges of merged cases; None if none."""
+    main = None
+    while row.status == "merged" and row.duplicate_of is not None and hops:
+        found, _ = list_events(conn, EventFilter(ids=(row.duplicate_of,)), _now(), 1, 0)
+        if not found:
+            break
+        main = row = found[0]
+        hops -= 1
+    return main
 
 
 def _w3c(name: str) -> datetime | None:

@@ -189,9 +189,11 @@ def candidates(conn: sa.Connection, row) -> list[dict]:
     return out
 
 
-def accept(conn, row, actor: str, now: datetime, category: Category, note: str = "") -> dict | None:
+def accept(
+    conn, row, actor: str, now: datetime, category: Category, note: str = "", public: bool = False
+) -> dict | None:
     """立案 and, in the same transaction, 派遣 by the rules; the assignee, or None (queued)."""
-    transition(conn, row, "accepted", actor, now, category, note=note)
+    transition(conn, row, "accepted", actor, now, category, note=note, public=public)
     assignee = choose(conn, row, category)
     if assignee is not None:
         accepted = conn.execute(sa.select(events).where(events.c.id == row.id)).one()
@@ -200,7 +202,7 @@ def accept(conn, row, actor: str, now: datetime, category: Category, note: str =
 
 
 def dispatch(
-    conn, row, actor, now, category, assignee: dict | None = None, note: str = ""
+    conn, row, actor, now, category, assignee: dict | None = None, note="", public=False
 ) -> dict | None:
     """派遣 an accepted case to ``assignee``, or to whom the rules give.
 
@@ -210,11 +212,15 @@ def dispatch(
     """
     if assignee is None:
         assignee = choose(conn, row, category)
-    transition(conn, row, "dispatched", actor, now, category, note=note, assignee=assignee)
+    transition(
+        conn, row, "dispatched", actor, now, category, note=note, assignee=assignee, public=public
+    )
     return assignee
 
 
-def reassign(conn, row, assignee: dict, actor: str, now: datetime, note: str = "") -> None:
+def reassign(
+    conn, row, assignee: dict, actor: str, now: datetime, note: str = "", public: bool = False
+) -> None:
     """Give a dispatched or handled case to someone else: a history step, status unchanged."""
     check_text("note", note)
     if row.status not in ("dispatched", "handling"):
@@ -240,6 +246,7 @@ def reassign(conn, row, assignee: dict, actor: str, now: datetime, note: str = "
             to_status=row.status,
             note=note,
             assignee=assignee,
+            public=public,
         )
     )
 

@@ -38,13 +38,13 @@ from geogrid.times import to_db_time, to_iso, utc
 __all__ = [
     "ALPHABET",
     "CHINA",
+    "RateLimit",
     "assign_tracking",
     "grid_of",
     "new_tracking",
     "parse_rate",
     "parse_tracking",
     "public_report",
-    "take",
 ]
 
 #: Crockford's base 32: no I, L, O or U (nothing to misread on a phone screen)
@@ -53,6 +53,7 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHINA = timezone(timedelta(hours=8), "CST")
 _TRACKING = re.compile(rf"[0-9]{{8}}-[{ALPHABET}]{{6}}")
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_MAX_CHAIN = 50  # merges followed from a report to the case that carries it
 
 
 def new_tracking(now: datetime) -> str:
@@ -90,39 +91,59 @@ def parse_rate(text: object, setting: str = "REPORT_RATE_LIMIT") -> tuple[int, t
     return int(found.group(1)), timedelta(seconds=_UNITS[found.group(2)])
 
 
-def take(store: Store, keys: list[str], now: datetime, limit: int, window: timedelta) -> int:
-    """Count one request against each of ``keys``; 0 if allowed, else seconds to wait.
+class RateLimit:
+    """``limit`` requests per ``window`` and key (a client address, a phone), counted in the store.
 
-    A fixed window per key, started by its first request; a refused request is
-    not counted. In the store, so every worker and host shares the counts.
+    A fixed window per key, started by its first counted request. :meth:`wait`
+    only reads; :meth:`count` runs inside the transaction that stores what is
+    counted, so a refused request (a 429, a 400) never counts. Every worker and
+    host shares the counts.
     """
-    with store.write(changes=False) as conn:
-        rows = {}
+
+    def __init__(self, limit: int, window: timedelta) -> None:
+        self.limit, self.window = limit, window
+
+    def wait(self, conn: sa.Connection, keys: list[str], now: datetime) -> int:
+        """Seconds until every key may make a request again; 0 if they may now."""
+        rows = conn.execute(sa.select(rate_counts).where(rate_counts.c.key.in_(keys))).all()
+        waits = [
+            (utc(r.window_start) + self.window - now).total_seconds()
+            for r in rows
+            if r.hits >= self.limit and utc(r.window_start) + self.window > now
+        ]
+        return max(1, math.ceil(max(waits))) if waits else 0
+
+    def count(self, conn: sa.Connection, keys: list[str], now: datetime) -> None:
+        """Count one request against each of ``keys`` (in the caller's write transaction)."""
         for key in keys:
             try:
                 with conn.begin_nested():  # two workers may see a key's first request at once
                     conn.execute(
-                        sa.insert(rate_counts).values(key=key, window_start=to_db_time(now), hits=0)
+                        sa.insert(rate_counts).values(key=key, window_start=to_db_time(now), hits=1)
                     )
+                continue
             except sa.exc.IntegrityError:
-                pass  # the other one made the row
+                pass  # counted before (or by the other one just now)
             row = conn.execute(
                 sa.select(rate_counts).where(rate_counts.c.key == key).with_for_update()
             ).one()
-            fresh = utc(row.window_start) + window <= now
-            rows[key] = (now if fresh else utc(row.window_start), 0 if fresh else row.hits)
-        waits = [
-            (start + window - now).total_seconds() for start, hits in rows.values() if hits >= limit
-        ]
-        if waits:
-            return max(1, math.ceil(max(waits)))
-        for key, (start, hits) in rows.items():
+            fresh = utc(row.window_start) + self.window <= now
             conn.execute(
                 sa.update(rate_counts)
                 .where(rate_counts.c.key == key)
-                .values(window_start=to_db_time(start), hits=hits + 1)
+                .values(
+                    window_start=to_db_time(now) if fresh else row.window_start,
+                    hits=1 if fresh else row.hits + 1,
+                )
             )
-    return 0
+
+    def take(self, store: Store, keys: list[str], now: datetime) -> int:
+        """:meth:`wait`, and if it is 0 :meth:`count`, in one write of its own."""
+        with store.write(changes=False) as conn:
+            wait = self.wait(conn, keys, now)
+            if not wait:
+                self.count(conn, keys, now)
+        return wait
 
 
 def _public_steps(conn, event_id: int, after: int = 0) -> list[dict]:
@@ -154,13 +175,15 @@ def public_report(conn: sa.Connection, tracking: str, names: dict[str, str]) -> 
     row, _ = get_event(conn, found)
     timeline = _public_steps(conn, row.id)
     case = row
-    if row.status == "merged" and row.duplicate_of is not None:
-        case, _ = get_event(conn, row.duplicate_of)
+    for _ in range(_MAX_CHAIN):  # a main case may itself be merged later: follow the chain
+        if case.status != "merged" or case.duplicate_of is None:
+            break
         merge_step = conn.scalar(  # the main case's steps since, in the order they were written
             sa.select(sa.func.max(event_history.c.id)).where(
-                event_history.c.event_id == row.id, event_history.c.to_status == "merged"
+                event_history.c.event_id == case.id, event_history.c.to_status == "merged"
             )
         )
+        case, _ = get_event(conn, case.duplicate_of)
         timeline += _public_steps(conn, case.id, after=merge_step or 0)
     shown = [] if case.status not in ("resolved", "closed") else media_of(conn, [case.id])[case.id]
     return {

@@ -510,3 +510,151 @@ def test_open311_follows_the_main_case_and_links_the_after_photo(api, people, ro
     assert by_id[str(main)]["media_url"].endswith(".jpg")
     assert "/media/" in by_id[str(main)]["media_url"]
     assert by_id[str(dup)]["media_url"] == ""
+
+
+# -- found in review: each of these failed before its fix ----------------------------
+
+
+def test_a_worker_cannot_send_their_own_resolved_case_back(api, people, roster):
+    event_id = report(api, people["rep"], IN_MICRO)
+    step(api, people["adm"], event_id, status="accepted")
+    step(api, people["w1"], event_id, status="handling")
+    assert step(api, people["w1"], event_id, status="resolved").status_code == 200
+    again = step(api, people["w1"], event_id, status="handling")  # the check is not theirs
+    assert again.status_code == 403
+    assert step(api, people["adm"], event_id, status="handling").status_code == 200
+
+
+def test_a_worker_does_not_publish_notes(api, people, roster):
+    event_id = report(api, people["rep"], IN_MICRO)
+    step(api, people["adm"], event_id, status="accepted")
+    step(api, people["w1"], event_id, status="handling")
+    published = step(api, people["w1"], event_id, status="resolved", note="好了", public=True)
+    assert published.status_code == 403
+    assert step(api, people["w1"], event_id, status="resolved", note="好了").status_code == 200
+
+
+def test_only_a_liaison_without_grids_shows_a_phone_to_every_operator(api, people, store, clock):
+    rows = [
+        StaffRow(2, "X1", "钱七", "13800000007", "网格员", None, ()),
+        StaffRow(3, "D9", "孙八", "13800000008", "部门联络员", "环保", ()),
+    ]
+    import_roster(store, rows, clock.now)
+    phones = {
+        p["ref"]: p["phone"]
+        for p in api.get("/api/v1/staff", headers=people["op2"]).get_json()["staff"]
+    }
+    assert (phones["X1"], phones["D9"]) == ("138****0007", "13800000008")
+
+
+def test_public_notes_go_with_any_step(api, people, roster):
+    event_id = report(api, people["rep"], IN_MICRO)
+    case = step(api, people["adm"], event_id, status="accepted", note="已受理", public=True)
+    accepted = [h for h in case.get_json()["history"] if h["to"] == "accepted"]
+    assert accepted[0]["public"] is True
+
+
+def test_an_after_photo_far_from_the_point_flags_the_case(api, people, roster):
+    event_id = report(api, people["rep"], IN_MICRO)
+    step(api, people["adm"], event_id, status="accepted")
+    step(api, people["w1"], event_id, status="handling")
+    far = (IN_MICRO[0] + 0.01, IN_MICRO[1])
+    answer = api.patch(
+        f"/api/v1/events/{event_id}",
+        data={"status": "resolved", "photo": [(io.BytesIO(jpeg(gps=far)), "elsewhere.jpg")]},
+        headers=people["w1"],
+        content_type="multipart/form-data",
+    )
+    assert answer.get_json()["flags"] == ["photo_far_from_point"]
+
+
+def test_a_nameless_photo_part_is_checked_not_dropped(api, people, store):
+    data = {"lon": str(IN_MICRO[0]), "lat": str(IN_MICRO[1]), "category": "noise"}
+    data["photo"] = [(io.BytesIO(b"not an image at all"), "")]
+    answer = api.post(
+        "/api/v1/events", data=data, headers=people["rep"], content_type="multipart/form-data"
+    )
+    assert answer.status_code == 400 and "photo 1" in answer.get_json()["error"]["message"]
+    assert event_count(store) == 0
+
+
+def test_a_failed_write_keeps_a_photo_another_request_stored(events_app, store, api, people):
+    from geogrid.cases.media import check_photo
+    from web.casework import media_store, saved
+
+    other = report(api, people["rep"], IN_MICRO)
+    photo = check_photo("same.jpg", jpeg((1, 2, 3)))
+    fails = pytest.raises(RuntimeError)
+    with events_app.test_request_context("/"), fails, saved([photo]):  # this one writes it …
+        with store.write() as conn:  # … another request stores a row for the same photo …
+            conn.execute(
+                sa.insert(event_media).values(
+                    event_id=other, kind="before", sha256=photo.sha256, format="jpeg",
+                    width=64, height=48, created_at=clock_now(), created_by="x",
+                )
+            )  # fmt: skip
+        raise RuntimeError("… and this one fails")
+    with events_app.test_request_context("/"):
+        assert media_store().path(photo.sha256, "jpeg").exists()
+
+
+def clock_now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=99999999999999999999",
+        "page=²",
+        "from=0001-01-01",
+        "to=9999-12-31",
+        "from=2026-13-45",
+        "grid=41010200100100101&page=-3",
+    ],
+)
+def test_odd_queue_parameters_are_ignored_not_a_crash(events_app, store, query):
+    client = events_app.test_client()
+    login(client, store, "opq", "operator")
+    assert client.get(f"/cases?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["s:²", "s:99999999999999999999", "d:-1", "x:1", ""])
+def test_odd_assignees_and_ids_on_the_pages_are_refused_not_a_crash(
+    events_app, store, api, people, roster, value
+):
+    event_id = report(api, people["rep"], IN_MICRO)
+    step(api, people["adm"], event_id, status="accepted")
+    client = events_app.test_client()
+    login(client, store, "opz", "operator")
+    token = csrf(client.get("/login").get_data(as_text=True))
+    answer = client.post(
+        f"/cases/{event_id}/step",
+        data={"action": "reassign", "assignee": value, "csrf_token": token},
+    )
+    assert answer.status_code == 303  # back to the case, with the reason flashed
+    merged = client.post(
+        f"/cases/{event_id}/merge",
+        data={"ids": ["²", "99999999999999999999", value], "csrf_token": token},
+    )
+    assert merged.status_code == 303
+
+
+def test_the_map_link_keeps_the_dates(events_app, store):
+    client = events_app.test_client()
+    login(client, store, "opd2", "operator")
+    page = client.get("/cases?from=2026-06-01&to=2026-06-30").get_data(as_text=True)
+    link = re.search(r'href="(/\?[^"]*)"', page).group(1).replace("&amp;", "&")
+    assert "from=2026-06-01T00:00:00%2B08:00" in link  # China's day, as the map reads it
+    assert "to=2026-07-01T00:00:00%2B08:00" in link  # the end day included
+
+
+def test_open311_follows_a_chain_of_merges(api, people):
+    r, x, y = (report(api, people["rep"], IN_MICRO, description=d) for d in "rxy")
+    for case, main in ((r, x), (x, y)):
+        assert step(api, people["adm"], case, status="merged", merge_into=main).status_code == 200
+    step(api, people["adm"], y, status="rejected")
+    rows = api.get(f"/open311/v2/requests.json?service_request_id={r}").get_json()
+    assert rows[0]["status"] == "closed" and f"#{y}" in rows[0]["status_notes"]

@@ -6,6 +6,7 @@ The small district (tests/grids_inline.py); no token anywhere.
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -296,3 +297,89 @@ def test_the_public_summary_only_when_enabled(store, clock, web):
         ("410102001001001", 1, 0)
     ]
     assert "phone" not in str(summary) and "leader" not in str(summary)
+
+
+# -- found in review: each of these failed before its fix ----------------------------
+
+
+def test_refused_reports_do_not_use_up_the_limit(web, store):
+    phone = {"reporter_phone": "13911112222"}
+    for i in range(5):  # invalid, from several addresses, with the victim's phone
+        bad = web.post(
+            "/api/v1/reports",
+            json=SPOT | phone | {"category": "nope"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{i}"},
+        )
+        assert bad.status_code == 400
+    assert count(store, rate_counts) == 0
+    assert web.post("/api/v1/reports", json=SPOT | phone).status_code == 201
+    for _ in range(2):
+        web.post("/api/v1/reports", json=SPOT)
+    refused = web.post("/api/v1/reports", json=SPOT | {"reporter_phone": "13933334444"})
+    assert refused.status_code == 429
+    with store.engine.connect() as conn:  # the refused request left no row for its new phone
+        keys = set(conn.scalars(sa.select(rate_counts.c.key)))
+    assert keys == {"report:addr:127.0.0.1", "report:phone:13911112222"}
+
+
+def test_guessing_numbers_meets_a_429(store, clock):
+    from web import create_app
+
+    config = {"TESTING": True, "DATABASE_URL": store.url, "CLOCK": clock}
+    client = create_app(config | {"TRACK_LOOKUP_LIMIT": "3/hour"}).test_client()
+    number = client.post("/api/v1/reports", json=SPOT).get_json()["tracking"]
+    for _ in range(5):  # the resident with the number is never counted
+        assert client.get(f"/api/v1/reports/{number}").status_code == 200
+    for guess in ("20260701-AAAAAA", "20260701-AAAAAB", "20260701-AAAAAC"):
+        assert client.get(f"/api/v1/reports/{guess}").status_code == 404
+    blocked = client.get(f"/api/v1/reports/{number}")
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    page = client.get(f"/track/{number}")
+    assert page.status_code == 429 and "稍后再试" in page.get_data(as_text=True)
+    other = client.get(f"/api/v1/reports/{number}", environ_base={"REMOTE_ADDR": "10.1.1.1"})
+    assert other.status_code == 200
+
+
+def test_a_report_follows_a_chain_of_merges(web, store, tokens):
+    numbers = [
+        web.post("/api/v1/reports", json=SPOT | {"description": d}).get_json()["tracking"]
+        for d in ("r", "x", "y")
+    ]
+    with store.engine.connect() as conn:
+        ids = dict(conn.execute(sa.select(events.c.tracking, events.c.id)).all())
+    r, x, y = (ids[n] for n in numbers)
+    admin = tokens["adm"]
+    for case, main in ((r, x), (x, y)):
+        body = {"status": "merged", "merge_into": main}
+        assert web.patch(f"/api/v1/events/{case}", json=body, headers=admin).status_code == 200
+    web.patch(f"/api/v1/events/{y}", json={"status": "rejected"}, headers=admin)
+    public = web.get(f"/api/v1/reports/{numbers[0]}").get_json()
+    assert public["status"] == "rejected" and public["merged"] is True
+    assert [s["status"] for s in public["timeline"]] == ["reported", "merged", "merged", "rejected"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        SPOT | {"lon": 10**400, "website": "x"},
+        SPOT | {"category": ["noise"], "website": "x"},
+        SPOT | {"lat": "north", "website": "x"},
+        {"website": "x"},
+    ],
+)
+def test_a_robot_gets_a_decoy_whatever_it_sends(web, store, body):
+    answer = web.post("/api/v1/reports", data=json.dumps(body), content_type="application/json")
+    assert answer.status_code == 201 and parse_tracking(answer.get_json()["tracking"])
+    assert count(store) == 0
+
+
+def test_the_summary_counts_resolved_not_rejected(store, clock, tokens):
+    from web import create_app
+
+    config = {"TESTING": True, "DATABASE_URL": store.url, "CLOCK": clock, "PUBLIC_MAP": True}
+    client = create_app(config).test_client()
+    for _ in range(2):
+        client.post("/api/v1/reports", json=SPOT)
+    client.patch("/api/v1/events/1", json={"status": "rejected"}, headers=tokens["adm"])
+    grids = client.get("/api/v1/reports/summary").get_json()["grids"]
+    assert [(g["open"], g["resolved"]) for g in grids] == [(1, 0)]

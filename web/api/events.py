@@ -126,11 +126,11 @@ def post_events():
         )
         if photos and results[0].outcome != "created":
             discard()  # refused, or sent before: these photos belong to no new event
-        elif photos:
-            event = results[0].event
-            with app_state.store.engine.connect() as conn:
-                rows = media_of(conn, [event["id"]])[event["id"]]
-            event["media"] = [media_dict(m, user.role == "admin") for m in rows]
+    if photos and results[0].outcome == "created":  # committed: the files are the rows' now
+        event = results[0].event
+        with app_state.store.engine.connect() as conn:
+            rows = media_of(conn, [event["id"]])[event["id"]]
+        event["media"] = [media_dict(m, user.role == "admin") for m in rows]
     if single:
         result = results[0]
         if result.outcome == "invalid":

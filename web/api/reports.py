@@ -18,15 +18,16 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from geogrid.cases.queries import EventFilter
 from geogrid.cases.reports import (
+    RateLimit,
     assign_tracking,
     grid_of,
     new_tracking,
     parse_rate,
     public_report,
-    take,
 )
 from geogrid.cases.workflow import OPEN
-from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.coords import check_lonlat
+from geogrid.errors import NotFoundError
 from geogrid.storage.schema import events
 from geogrid.times import to_iso
 from web.api.events import _EVENT
@@ -79,24 +80,31 @@ def _item() -> dict:
     return body
 
 
-def _limited(item: dict):
-    """A 429 answer if this address or phone is over ``REPORT_RATE_LIMIT``, else None."""
-    limit, window = parse_rate(current_app.config["REPORT_RATE_LIMIT"])
+def _report_keys(item: dict) -> list[str]:
+    """What a report is counted against: the client's address, and the phone if it gives one."""
     keys = [f"report:addr:{client_address()}"[:200]]
     phone = item.get("reporter_phone")
-    if isinstance(phone, str) and re.sub(r"\D", "", phone):
-        keys.append(f"report:phone:{re.sub(r'[^0-9]', '', phone)}"[:200])
-    wait = take(state().store, keys, _now(), limit, window)
-    if not wait:
-        return None
+    digits = re.sub(r"[^0-9]", "", phone) if isinstance(phone, str) else ""
+    if digits:
+        keys.append(f"report:phone:{digits}"[:200])
+    return keys
+
+
+def _too_many(setting: str, what: str, wait: int):
+    """The 429 answer for ``setting``'s limit, with ``Retry-After``."""
+    limit, window = parse_rate(current_app.config[setting], setting)
     response, status = error_response(
         429,
         "TooManyRequests",
-        f"too many reports from this address or phone: at most {limit} per "
-        f"{int(window.total_seconds() // 60)} min; try again in {wait} s",
+        f"too many {what}: at most {limit} per {int(window.total_seconds() // 60)} min; "
+        f"try again in {wait} s",
     )
     response.headers["Retry-After"] = str(wait)
     return response, status
+
+
+def _limit(setting: str) -> RateLimit:
+    return RateLimit(*parse_rate(current_app.config[setting], setting))
 
 
 @bp.post("/reports")
@@ -116,17 +124,20 @@ def post_report():
     now = _now()
     if item.pop("website", ""):  # a robot filled the hidden field: it learns nothing
         return jsonify(_decoy(item, now)), 201
-    refused = _limited(item)
-    if refused:
-        return refused
+    keys, limit = _report_keys(item), _limit("REPORT_RATE_LIMIT")
+    with state().store.engine.connect() as conn:
+        wait = limit.wait(conn, keys, now)
+    if wait:
+        return _too_many("REPORT_RATE_LIMIT", "reports from this address or phone", wait)
     photos = []
     if request.mimetype == "multipart/form-data":
         photos = photos_from_request(limit=MAX_REPORT_PHOTOS)
     app_state, number = state(), {}
 
-    def attach(conn, event_id: int) -> None:
+    def attach(conn, event_id: int) -> None:  # in the transaction that stores the report
         attach_photos(conn, event_id, photos, "before", "resident", now)
         number["tracking"] = assign_tracking(conn, event_id, now)
+        limit.count(conn, keys, now)  # only a stored report counts
 
     with saved(photos) as discard:
         result = app_state.intake.submit(
@@ -151,20 +162,22 @@ def post_report():
 def _decoy(item: dict, now) -> dict:
     """What a filled honeypot gets: the shape of a stored report, with nothing stored."""
     number = new_tracking(now)
-    category = state().categories.get(item.get("category"))
+    code = item.get("category")
+    category = state().categories.get(code) if isinstance(code, str) else None
     grid = None
     try:
-        found = state().index().locate(float(item["lon"]), float(item["lat"]), "wgs84")
+        lon, lat = check_lonlat(item.get("lon"), item.get("lat"))
+        found = state().index().locate(lon, lat, "wgs84")
         row = type("Row", (), {k: found.get(k) for k in ("street", "community", "grid")})
         grid = grid_of(row, state().names())
-    except (KeyError, TypeError, ValueError, InvalidInputError):
+    except (TypeError, ValueError, OverflowError):  # InvalidInputError is a ValueError
         pass
     hours = category.close_hours if category else 72.0
     return {
         "tracking": number,
         "status": "reported",
-        "category": item.get("category"),
-        "description": str(item.get("description", "")),
+        "category": code if isinstance(code, str) else None,
+        "description": str(item.get("description", ""))[:4000],
         "grid": grid,
         "reported_at": to_iso(now),
         "expected_by": to_iso(now + timedelta(hours=hours)),
@@ -177,11 +190,39 @@ def _decoy(item: dict, now) -> dict:
 
 
 @bp.get("/reports/<number>")
-@operation(responses={200: ("what a resident may see of a report", "application/json")})
+@operation(
+    responses={
+        200: ("what a resident may see of a report", "application/json"),
+        429: ("too many unknown numbers asked from this address", "application/json"),
+    }
+)
 def get_report(number: str):
     """A report by its tracking number: status, public timeline, after photos; no personal data."""
+    found = lookup(number)
+    return found if isinstance(found, tuple) else jsonify(found)
+
+
+def lookup(number: str):
+    """The public view of report ``number``, or a 429 answer; :class:`NotFoundError` if none.
+
+    Unknown numbers asked from one address count against ``TRACK_LOOKUP_LIMIT``:
+    guessing numbers soon meets a 429, while a resident with theirs never does.
+    """
+    keys, limit, now = (
+        [f"track:addr:{client_address()}"[:200]],
+        _limit("TRACK_LOOKUP_LIMIT"),
+        _now(),
+    )
     with state().store.engine.connect() as conn:
-        return jsonify(public_report(conn, number, state().names()))
+        wait = limit.wait(conn, keys, now)
+        if wait:
+            return _too_many("TRACK_LOOKUP_LIMIT", "unknown tracking numbers", wait)
+        try:
+            return public_report(conn, number, state().names())
+        except NotFoundError:
+            pass
+    limit.take(state().store, keys, now)
+    raise NotFoundError("no report with this tracking number")
 
 
 @bp.get("/reports/summary")
@@ -195,9 +236,10 @@ def report_summary():
     now = _now()
     since = EventFilter(start=now - timedelta(days=30)).where(now)
     live = sa.case((events.c.status.in_(OPEN), 1), else_=0)
+    done = sa.case((events.c.status.in_(("resolved", "closed")), 1), else_=0)
     with state().store.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(events.c.grid, sa.func.sum(live), sa.func.count())
+            sa.select(events.c.grid, sa.func.sum(live), sa.func.sum(done))
             .where(*since, events.c.grid.isnot(None), events.c.status != "merged")
             .group_by(events.c.grid)
         ).all()
@@ -207,11 +249,11 @@ def report_summary():
             "code": code,
             "name": names.get(code, ""),
             "open": int(open_),
-            "resolved": int(total - open_),
+            "resolved": int(resolved),
             "lon": base.get(code, (None, None))[0],
             "lat": base.get(code, (None, None))[1],
         }
-        for code, open_, total in rows
+        for code, open_, resolved in rows
     ]
     return jsonify({"since": to_iso(now - timedelta(days=30)), "grids": grids})
 

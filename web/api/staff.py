@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from geogrid.cases.staff import STAFF_ROLES, get_staff, list_departments, list_staff, staff_dict
+from geogrid.cases.staff import (
+    LIAISON,
+    STAFF_ROLES,
+    get_staff,
+    list_departments,
+    list_staff,
+    staff_dict,
+)
 from geogrid.parse import MAX_ID
 from geogrid.policy import may_see_staff_phone
 from web.auth import current_user, require
@@ -26,7 +33,7 @@ def _department(found: dict | None) -> dict | None:
 
 
 def _person(user, row, codes, department) -> dict:
-    personal = may_see_staff_phone(user, codes)
+    personal = may_see_staff_phone(user, codes, liaison=row.role == LIAISON)
     return staff_dict(row, codes, _department(department), personal)
 
 

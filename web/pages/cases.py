@@ -35,8 +35,10 @@ from geogrid.cases.queries import (
     list_events,
     media_of,
 )
+from geogrid.cases.reports import CHINA
 from geogrid.cases.workflow import OPEN, STATUSES
 from geogrid.errors import ForbiddenError, GeoGridError, NotFoundError
+from geogrid.parse import MAX_ID
 from geogrid.policy import may_read_case, may_read_events, may_see_reporter, may_work_case
 from geogrid.storage.schema import event_media, events, generations, grids
 from web.auth import current_user
@@ -46,6 +48,7 @@ from web.state import state
 bp = Blueprint("cases", __name__)
 
 PAGE = 30
+_MAX_PAGE = 100_000
 STATUS_NAMES = {
     "reported": "待受理 Reported",
     "accepted": "已立案 Accepted",
@@ -106,11 +109,26 @@ def _queue_filter(user) -> tuple[EventFilter, dict]:
 
 
 def _day(text: str, plus: int = 0) -> datetime | None:
+    """The start of day ``text`` (``YYYY-MM-DD``) in China Standard Time, plus ``plus`` days.
+
+    None for anything else, or for a year outside 1900–2200 (as the API's times).
+    """
     try:
-        day = datetime.strptime(text, "%Y-%m-%d").date() + timedelta(days=plus)
-    except ValueError:
+        day = datetime.strptime(text, "%Y-%m-%d").date()
+        if not 1900 <= day.year <= 2200:
+            return None
+        day += timedelta(days=plus)
+    except (ValueError, OverflowError):
         return None
-    return datetime.combine(day, time(), tzinfo=_now().tzinfo)
+    return datetime.combine(day, time(), tzinfo=CHINA)
+
+
+def _int(text: str) -> int | None:
+    """``text`` as an id (ASCII digits, 1 to :data:`MAX_ID`), or None."""
+    if not re.fullmatch(r"[0-9]{1,10}", text or ""):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 @bp.get("/cases")
@@ -118,7 +136,7 @@ def queue():
     """The logged-in user's queue: their cases, or their street's; overdue first."""
     user = _user_or_login()
     flt, form = _queue_filter(user)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(_int(request.args.get("page", "")) or 1, _MAX_PAGE)
     now = _now()
     with state().store.engine.connect() as conn:
         # open work: overdue first; every case or a final status: newest first
@@ -126,9 +144,14 @@ def queue():
         rows, total = list_events(conn, flt, now, PAGE, (page - 1) * PAGE, order=order)
         counts = _counts(conn, dataclasses.replace(flt, status=None), now)
     cases = [event_dict(r, now, may_see_reporter(user, r)) for r in rows]
-    map_args = {
+    map_args = {  # the map with the same filters (its "to" is exclusive, as here)
         k: v
-        for k, v in (("code", flt.code), ("category", flt.category), ("from", form["from"]))
+        for k, v in (
+            ("code", flt.code),
+            ("category", flt.category),
+            ("from", flt.start.isoformat() if flt.start else None),
+            ("to", flt.end.isoformat() if flt.end else None),
+        )
         if v
     }
     if form["status"] in STATUSES:
@@ -243,8 +266,9 @@ def _allowed(user, row) -> list[str]:
 
 def _assignee_field(value: str) -> dict | None:
     kind, _, number = value.partition(":")
-    if kind in ("s", "d") and number.isdigit():
-        return {"staff_id" if kind == "s" else "department_id": int(number)}
+    found = _int(number)
+    if kind in ("s", "d") and found is not None:
+        return {"staff_id" if kind == "s" else "department_id": found}
     return None
 
 
@@ -278,7 +302,7 @@ def step(event_id: int):
 def merge_cases(event_id: int):
     """Merge the chosen likely duplicates into this case, in one step."""
     user = _user_or_login()
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    ids = [i for i in map(_int, request.form.getlist("ids")) if i is not None]
     try:
         done = merge(user, event_id, ids, request.form.get("note", "").strip())
     except ForbiddenError:

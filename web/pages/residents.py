@@ -13,10 +13,10 @@ from datetime import datetime
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
-from geogrid.cases.reports import CHINA, parse_tracking, public_report
+from geogrid.cases.reports import CHINA, parse_tracking
 from geogrid.errors import NotFoundError
 from geogrid.reports.mapdata import feature_collection
-from web.api.reports import MAX_REPORT_PHOTOS
+from web.api.reports import MAX_REPORT_PHOTOS, lookup
 from web.pages.mapview import map_base
 from web.state import state
 
@@ -83,12 +83,15 @@ def track_form():
 def track(number: str):
     """What the resident may see of one report; 404 for a number that is not one."""
     try:
-        with state().store.engine.connect() as conn:
-            found = public_report(conn, number, state().names())
+        found = lookup(number)
     except NotFoundError:
         shown = parse_tracking(number) or ""
         error = "没有这个受理编号 / no report with this number"
         return render_template("track.html", report=None, number=shown, error=error), 404
+    if isinstance(found, tuple):  # too many unknown numbers from this address
+        error = "查询过于频繁，请稍后再试 / too many lookups: try again later"
+        page = render_template("track.html", report=None, number="", error=error)
+        return page, 429, {"Retry-After": found[0].headers["Retry-After"]}
     if request.args.get("format") == "json":
         return jsonify(found)
     categories = state().categories

@@ -14,6 +14,7 @@
   var gridLayer = L.layerGroup().addTo(map);
 
   function say(box, text) { box.textContent = text || ""; }
+  function textNode(text) { var span = document.createElement("span"); span.textContent = text; return span; }
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
   }
@@ -140,7 +141,7 @@
         if (g.lat === null) { return; }
         L.circleMarker([g.lat, g.lon], {radius: 4 + Math.min(10, Math.sqrt(g.open + g.resolved)),
           color: g.open ? "#c62828" : "#2e7d32", weight: 1, fillOpacity: 0.5})
-          .bindTooltip(g.name + " · " + fill(T.summary, g)).addTo(map);
+          .bindTooltip(textNode(g.name + " · " + fill(T.summary, g))).addTo(map);
       });
     });
   }
