@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
         downloads,
         events,
         grids,
+        hotspots,
         mapdata,
         reports,
         staff,
@@ -88,7 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     csrf = CSRFProtect(app)
     for module in (login, grids, events, stations, mapview, mapdata, boundaries, admin, docs):
         app.register_blueprint(module.bp)
-    for module in (cases, staff, reports, residents):
+    for module in (cases, staff, reports, residents, hotspots):
         app.register_blueprint(module.bp)
     for module in (open311, ogc, downloads):
         app.register_blueprint(module.bp)
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(module.bp)  # bearer tokens, or reads only: see web.auth
     # no credentials at all: a forged request could do no more than the resident's own
     csrf.exempt(reports.bp)
+    csrf.exempt(hotspots.bp)  # reads only
     csrf.exempt(residents.bp)
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "bench_assign_file",
     "bench_batch",
     "bench_cases",
+    "bench_hotspots",
     "bench_intake",
     "bench_load",
     "bench_map",
@@ -334,4 +335,29 @@ def bench_cases(ctx: click.Context, repeat: int, as_json: bool) -> None:
     click.echo(
         f"/report first load in Chromium at 390 px: {page['bytes'] / 1e3:.0f} kB "
         f"(target <= 300 kB before photos), ready in {page['ready_s']} s (median of 3)"
+    )
+
+
+@click.command("bench-hotspots")
+@click.option("--repeat", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def bench_hotspots(ctx: click.Context, repeat: int, as_json: bool) -> None:
+    """Time /api/v1/hotspots on the demo store, cold and cached, beside the targets."""
+    from devtools.bench.hotspots import run_hotspots
+    from web import create_app
+
+    _demo_store(ctx)
+    r = run_hotspots(create_app(overrides={"DATABASE_URL": ctx.obj["url"]}), repeat)
+    if as_json:
+        click.echo(json.dumps(r))
+        return
+    click.echo(
+        f"/api/v1/hotspots, whole demo district ({r['requests']} requests each):\n"
+        f"  cold (count, Gi*, FDR): median {r['cold_ms']} ms, max {r['cold_max_ms']} ms "
+        f"(target <= 2000 ms)\n"
+        f"  cached (no write since): median {r['cached_ms']} ms (target <= 300 ms)\n"
+        f"  map base built once per worker: {r['base_build_ms']} ms\n"
+        f"  9,999 permutations, kernels compiled: {r['permutation_9999_ms']} ms\n"
+        f"  emerging hot spots, 8 weeks: {r['emerging_8_weeks_ms']} ms"
     )

@@ -20,7 +20,7 @@ from geogrid.cases.queries import EventFilter
 from geogrid.cases.workflow import OPEN, STATUSES
 from geogrid.policy import may_see_grid_contacts
 from geogrid.reports.columns import columns_of
-from geogrid.reports.hotspots import contiguity, hot_grids
+from geogrid.reports.hotspots import contiguity
 from geogrid.reports.mapdata import (
     dissolved,
     feature_collection,
@@ -45,6 +45,11 @@ _BASE_ZOOM = 13  # streets and communities are simplified for this zoom
 _MAX_PAGES = 32  # cached pages per process
 
 
+def _households(grid) -> float | None:
+    value = grid.attributes.get("households")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 class _Base:
     """What the map needs of one generation, built once per process and generation."""
 
@@ -63,6 +68,8 @@ class _Base:
         self.tree = shapely.STRtree(np.array([g.geometry for g in grids], dtype=object))
         self.all = grids
         self.weights = contiguity(self.grid_codes, self.grid_geoms)
+        # households per grid, for rates (None where the file does not say)
+        self.households = [_households(g) for g in tiles]
         self._uncovered: dict[tuple, dict] = {}
 
     def uncovered_layer(self, stations, walk_m: float, crs: str, name: str) -> dict:
@@ -262,11 +269,11 @@ def _page(standalone: bool) -> str:
     base, now = map_base(), current_app.config["CLOCK"]()
     crs, personal = _crs(tiles), grid_contacts_shown()
     with state().store.engine.connect() as conn:
-        counts = grid_event_counts(conn, flt, now, open_only=False)
+        grid_event_counts(conn, flt, now, open_only=False)
         open_counts = grid_event_counts(conn, flt, now)
         heat = heat_cells(conn, flt, now, crs=crs)
         panel = stats(conn, now, flt.code, flt.start, flt.end, breakdown=False)
-    hot = _hot(base, counts)
+    hot, hot_method = _hot(flt, now)
     stations = load_stations(state().store, "cooling")
     words = labels(lang)
     words_cat = {
@@ -298,6 +305,7 @@ def _page(standalone: bool) -> str:
         tiles=tiles,
         tile_choices=TILES,
         hot=_top_hot(hot, base),
+        hot_method=hot_method,
         streets=base.by_level["street"],
         communities=base.by_level["community"],
         categories=words_cat,
@@ -311,15 +319,19 @@ def _page(standalone: bool) -> str:
     )
 
 
-def _hot(base: _Base, counts: dict) -> list[dict]:
-    """The grids with significant Gi* hot or cold spots of all the filtered events."""
-    gi = hot_grids(
-        base.grid_codes,
-        base.grid_geoms,
-        [sum(counts.get(c, {}).get("by_status", {}).values()) for c in base.grid_codes],
-        base.weights,
-    )
-    return [r for r in gi if r["class"] != "ns"]
+def _hot(flt, now) -> tuple[list[dict], dict]:
+    """The significant hot and cold grids (after FDR) among the filtered ones, and the method.
+
+    Gi* runs over the whole district with the page's category, status and time
+    filters; a street's or community's page shows the grids inside it.
+    """
+    from web.api.hotspots import district_hot
+
+    found = district_hot(flt, now)
+    inside = [
+        r for r in found["grids"] if r["class"] != "ns" and r["code"].startswith(flt.code or "")
+    ]
+    return inside, found["method"]
 
 
 def _polygon_layers(base: _Base, hot: list[dict], crs: str, personal) -> dict:

@@ -53,3 +53,142 @@ def test_flat_or_tiny_inputs_have_no_hot_spot():
     assert {r["class"] for r in hot_grids(codes, geoms, [5] * 9)} == {"ns"}
     with pytest.raises(ValueError, match="same length"):
         hot_grids(codes, geoms, [1, 2])
+
+
+# -- false discovery, rates, permutations, emerging hot spots ------------------------
+
+import esda  # noqa: E402
+
+from geogrid.reports.hotspots import (  # noqa: E402
+    EMERGING,
+    contiguity,
+    describe,
+    emerging,
+    emerging_category,
+)
+
+
+@pytest.fixture(scope="module")
+def district(demo_grids):
+    """The demo's three-level grids: codes, queen weights, households."""
+    grids = [g for g in demo_grids if g.level == "grid"]
+    codes = [g.code for g in grids]
+    weights = contiguity(codes, [g.geometry for g in grids])
+    households = np.array([g.attributes["households"] for g in grids], dtype=float)
+    return codes, weights, households
+
+
+@pytest.mark.slow
+def test_pure_noise_is_rarely_hot_after_the_fdr(district):
+    codes, weights, _ = district
+    rng = np.random.default_rng(20261201)
+    with_any, raw = 0, 0
+    for _ in range(200):
+        result = hot_grids(codes, None, rng.poisson(20, len(codes)), weights, measure="count")
+        with_any += any(r["significant"] for r in result)
+        raw += any(r["p"] < 0.05 for r in result)  # each grid tested alone at 95 %
+    assert raw == 200  # before: every noise map had "hot" grids (about 75 each)
+    assert with_any <= 20  # after: at most 10 % of the maps show any
+
+
+def test_events_that_follow_households_are_hot_by_count_not_by_rate(district):
+    codes, weights, households = district
+    crowded = households.copy()
+    centre = 700
+    block = [centre, *weights.neighbors[codes[centre]]]
+    index = {c: i for i, c in enumerate(codes)}
+    rows = [index[c] if isinstance(c, str) else c for c in block]
+    crowded[rows] *= 6  # a block of tower estates: six times the households
+    counts = np.random.default_rng(2).poisson(crowded * 0.2)  # one per five households
+    by_count = {r["code"]: r for r in hot_grids(codes, None, counts, weights, crowded, "count")}
+    by_rate = {r["code"]: r for r in hot_grids(codes, None, counts, weights, crowded, "rate")}
+    assert by_count[codes[centre]]["class"] == "hot99"
+    assert not any(by_rate[codes[i]]["significant"] for i in rows)
+    assert by_rate[codes[centre]]["rate"] == pytest.approx(20.0, abs=2)  # per 100 households
+
+
+def test_a_planted_cluster_of_five_grids_is_found_at_99(district):
+    codes, weights, households = district
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(households * 0.05)
+    index = {c: i for i, c in enumerate(codes)}
+    centre = codes[400]
+    five = [centre, *list(weights.neighbors[centre])[:4]]
+    for code in five:
+        counts[index[code]] = rng.poisson(households[index[code]] * 0.25)
+    result = {r["code"]: r for r in hot_grids(codes, None, counts, weights, households)}
+    assert result[centre]["class"] == "hot99"
+    assert sum(result[c]["class"] == "hot99" for c in five) >= 4
+    hot = {c for c, r in result.items() if r["class"].startswith("hot")}
+    near = set(five) | {n for c in five for n in weights.neighbors[c]}
+    assert hot <= near  # nothing hot far from the planted cluster
+
+
+def test_the_results_are_esdas_own(district):
+    codes, weights, households = district
+    counts = np.random.default_rng(9).poisson(households * 0.05).astype(float)
+    result = hot_grids(codes, None, counts, weights, households)
+    rates = esda.smoothing.Empirical_Bayes(counts.reshape(-1, 1), households.reshape(-1, 1))
+    direct = esda.G_Local(rates.r.ravel() * 100, weights, transform="B", star=True, permutations=0)
+    p = 2 * direct.p_norm
+    cut = esda.fdr(p, 0.05)
+    for i, r in enumerate(result):
+        assert r["z"] == pytest.approx(direct.Zs[i], abs=1e-3)
+        assert r["p"] == pytest.approx(min(1.0, p[i]), abs=1e-6)
+        assert r["significant"] == bool(p[i] <= cut)
+        assert r["rate"] == pytest.approx(rates.r[i, 0] * 100, abs=1e-3)
+    method = describe("rate", "analytical", 0.05)
+    assert "经验贝叶斯" in method["zh"] and "Empirical Bayes" in method["en"]
+
+
+def test_permutation_inference_finds_a_small_cluster(district):
+    codes, weights, _households = district
+    rng = np.random.default_rng(11)
+    counts = rng.poisson(20, len(codes))
+    centre = codes[800]
+    for code in [centre, *weights.neighbors[centre]]:
+        counts[codes.index(code)] = 60
+    result = {
+        r["code"]: r
+        for r in hot_grids(codes, None, counts, weights, measure="count", inference="permutation")
+    }
+    assert result[centre]["significant"] and result[centre]["p"] <= 2 / 10_000
+    assert sum(r["significant"] for r in result.values()) < 30
+
+
+# one hand-made series per category: (hot flags, cold flags, tau, p)
+_SERIES = {
+    "new_hot": ([0, 0, 0, 0, 0, 0, 0, 1], [0] * 8, 0.3, 0.3),
+    "consecutive_hot": ([0, 0, 0, 0, 0, 1, 1, 1], [0] * 8, 0.5, 0.1),
+    "intensifying_hot": ([1] * 8, [0] * 8, 0.7, 0.01),
+    "persistent_hot": ([1] * 8, [0] * 8, 0.1, 0.7),
+    "diminishing_hot": ([1] * 8, [0] * 8, -0.7, 0.01),
+    "sporadic_hot": ([0, 1, 0, 0, 1, 0, 1, 1], [0] * 8, 0.2, 0.5),
+    "oscillating_hot": ([0, 1, 0, 0, 0, 0, 0, 1], [0, 0, 0, 1, 0, 0, 0, 0], 0.1, 0.8),
+    # 90 % of the weeks hot but not the last: needs ten weeks (with eight, 7/8 is 87.5 %)
+    "historical_hot": ([1] * 9 + [0], [0] * 10, -0.2, 0.5),
+    "no_pattern": ([0] * 8, [0] * 8, 0.0, 1.0),
+}
+
+
+@pytest.mark.parametrize("category", sorted(EMERGING))
+def test_each_emerging_category_from_a_hand_made_series(category):
+    side = "cold" if category.endswith("_cold") else "hot"
+    hot, cold, tau, p = _SERIES[category.replace("_cold", "_hot")]
+    if side == "cold":  # the mirror image: cold flags, the trend the other way
+        hot, cold, tau = cold, hot, -tau
+    assert emerging_category([bool(v) for v in hot], [bool(v) for v in cold], tau, p) == category
+
+
+def test_emerging_hot_spots_of_a_growing_cluster(district):
+    codes, weights, _ = district
+    rng = np.random.default_rng(3)
+    weekly = rng.poisson(10, (len(codes), 8)).astype(float)
+    centre = codes[500]
+    block = [codes.index(c) for c in [centre, *weights.neighbors[centre]]]
+    weekly[block, :] += np.linspace(10, 60, 8)  # hot all along, ever hotter
+    result = {r["code"]: r for r in emerging(codes, weekly, weights)}
+    assert result[centre]["category"] == "intensifying_hot"
+    assert result[centre]["trend"]["tau"] > 0.5 and result[centre]["trend"]["p"] < 0.05
+    far = codes[10]
+    assert result[far]["category"] == "no_pattern"

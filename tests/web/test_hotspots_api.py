@@ -1,0 +1,93 @@
+"""The hot-grid API and the map's hot layer: FDR-corrected, cached per change sequence."""
+
+from __future__ import annotations
+
+import pytest
+
+from geogrid.reports.hotspots import EMERGING
+
+# three-level grids of the small district (tests/grids_inline.py), none with households
+GRIDS = [
+    "410102001001001",
+    "410102001001002",
+    "410102001002001",
+    "410102002001001",
+    "410102002001002",
+]
+
+
+def post(api, headers, n, lon=113.51, lat=34.71, category="noise"):
+    events = [{"lon": lon, "lat": lat, "category": category} for _ in range(n)]
+    assert api.post("/api/v1/events", json=events, headers=headers).status_code == 200
+
+
+def test_every_grid_is_answered_with_the_method(api, tokens):
+    post(api, tokens["rep"], 6)
+    body = api.get("/api/v1/hotspots").get_json()  # anonymous: counts are public
+    assert body["method"]["measure"] == "count"  # no households in this district: counts
+    assert body["method"]["correction"] == "fdr_bh" and "FDR" in body["method"]["zh"]
+    assert [g["code"] for g in body["grids"]] == GRIDS
+    first = body["grids"][0]
+    assert set(first) == {
+        "code", "count", "households", "rate", "z", "p", "significant", "class", "measure",
+    }  # fmt: skip
+    assert first["count"] == 6 and first["rate"] is None
+    assert "phone" not in str(body) and "leader" not in str(body)
+    street = api.get("/api/v1/hotspots?code=410102002").get_json()
+    assert [g["code"] for g in street["grids"]] == GRIDS[3:]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("measure=rate", "measure"),  # no households to divide by
+        ("alpha=0.5", "alpha"),
+        ("alpha=x", "alpha"),
+        ("inference=bootstrap", "inference"),
+        ("from=2026-07-02T00:00:00Z&to=2026-07-01T00:00:00Z", "to"),
+    ],
+)
+def test_bad_hotspot_queries_name_the_field(api, query, field):
+    answer = api.get(f"/api/v1/hotspots?{query}")
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["details"][0]["field"] == field
+
+
+def test_results_are_kept_until_the_next_write(api, tokens, events_app):
+    post(api, tokens["rep"], 3)
+    first = api.get("/api/v1/hotspots?measure=count").get_json()
+    _lock, kept = events_app.extensions["geogrid_hot"]
+    assert len(kept) == 1
+    assert api.get("/api/v1/hotspots?measure=count").get_json() == first
+    assert len(kept) == 1  # answered from the cache
+    post(api, tokens["rep"], 2)
+    again = api.get("/api/v1/hotspots?measure=count").get_json()
+    assert again["grids"][0]["count"] == 5 and len(kept) == 2  # a write: computed afresh
+
+
+def test_statistics_follow_the_public_setting(store, clock, tokens):
+    from web import create_app
+
+    config = {"TESTING": True, "DATABASE_URL": store.url, "CLOCK": clock, "PUBLIC_EVENTS": "none"}
+    client = create_app(config).test_client()
+    assert client.get("/api/v1/hotspots").status_code == 403
+    assert client.get("/api/v1/hotspots/emerging").status_code == 403
+    assert client.get("/api/v1/hotspots", headers=tokens["view"]).status_code == 200
+
+
+def test_emerging_answers_a_category_and_trend_per_grid(api, tokens):
+    post(api, tokens["rep"], 4)
+    body = api.get("/api/v1/hotspots/emerging?weeks=6").get_json()
+    assert body["method"]["weeks"] == 6 and "Mann-Kendall" in body["method"]["en"]
+    assert [g["code"] for g in body["grids"]] == GRIDS
+    assert all(g["category"] in EMERGING and set(g["trend"]) == {"tau", "p"} for g in body["grids"])
+    assert body["grids"][0]["events"] == 4
+    assert api.get("/api/v1/hotspots/emerging?weeks=2").status_code == 400
+
+
+def test_the_map_says_how_its_hot_grids_were_computed(api, tokens, events_app):
+    post(api, tokens["rep"], 2)
+    page = api.get("/").get_data(as_text=True)
+    assert 'id="hot-method"' in page and "错误发现率" in page
+    english = api.get("/?lang=en").get_data(as_text=True)
+    assert "false discovery rate controlled" in english

@@ -1,0 +1,203 @@
+"""Hot grids and emerging hot spots: ``GET /api/v1/hotspots`` and ``/api/v1/hotspots/emerging``.
+
+The statistics are :mod:`geogrid.reports.hotspots`'; here the events are
+counted per three-level grid over the whole district (a neighbourhood does not
+stop at a street's edge; ``code`` only selects which grids are answered), and
+the results are kept per store change sequence, so a request after no write
+costs a dictionary lookup. Counts are public in the summary view: anyone
+may ask unless ``PUBLIC_EVENTS`` is ``none``; nothing personal is answered.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+import numpy as np
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+
+from geogrid.cases.queries import EventFilter
+from geogrid.errors import ForbiddenError
+from geogrid.policy import may_read_events
+from geogrid.reports.hotspots import ALPHA, PERMUTATIONS, describe, emerging, hot_grids
+from geogrid.storage.schema import events
+from geogrid.times import to_db_time, utc
+from web.auth import current_user
+from web.params import args, bad, choice, grid_code, integer, moment, number, operation
+from web.state import state
+
+bp = Blueprint("hotspots", __name__, url_prefix="/api/v1")
+
+_CACHED = 64  # results kept per process
+#: what does not count towards a grid's problems: a duplicate, a report out of scope
+_NOT_COUNTED = ("merged", "rejected")
+
+
+def _cache() -> tuple[threading.Lock, OrderedDict]:
+    found = current_app.extensions.setdefault("geogrid_hot", (threading.Lock(), OrderedDict()))
+    return found
+
+
+def cached(key: tuple, compute):
+    """``compute()`` once per ``key`` (which starts with the store's change sequence)."""
+    lock, results = _cache()
+    with lock:
+        if key in results:
+            results.move_to_end(key)
+            return results[key]
+    value = compute()
+    with lock:
+        results[key] = value
+        while len(results) > _CACHED:
+            results.popitem(last=False)
+    return value
+
+
+def _counts(conn, flt: EventFilter, now: datetime) -> dict[str, int]:
+    query = (
+        sa.select(events.c.grid, sa.func.count())
+        .where(*flt.where(now), events.c.grid.is_not(None), events.c.status.not_in(_NOT_COUNTED))
+        .group_by(events.c.grid)
+    )
+    return {grid: int(n) for grid, n in conn.execute(query)}
+
+
+def district_hot(flt: EventFilter, now, measure=None, alpha=ALPHA, inference="analytical") -> dict:
+    """Hot grids of the whole district for ``flt`` (its ``code`` ignored): method and grids."""
+    from web.pages.mapview import map_base
+
+    base, store = map_base(), state().store
+    flt = EventFilter(category=flt.category, status=flt.status, start=flt.start, end=flt.end)
+    with store.engine.connect() as conn:
+        seq = store.change_seq(conn)
+    key = ("hot", seq, base.generation, flt, measure, alpha, inference)
+
+    def compute() -> dict:
+        with store.engine.connect() as conn:
+            counts = _counts(conn, flt, now)
+        grids = hot_grids(
+            base.grid_codes,
+            None,
+            [counts.get(c, 0) for c in base.grid_codes],
+            base.weights,
+            households=base.households,
+            measure=measure,
+            alpha=alpha,
+            inference=inference,
+        )
+        used = grids[0]["measure"] if grids else "count"
+        return {"method": describe(used, inference, alpha), "grids": grids}
+
+    return cached(key, compute)
+
+
+def _public_counts() -> None:
+    """Counts are public in the summary view; with ``PUBLIC_EVENTS = "none"`` readers only."""
+    if current_app.config["PUBLIC_EVENTS"] == "none" and not may_read_events(current_user()):
+        raise ForbiddenError("event statistics are shown only to readers here (PUBLIC_EVENTS)")
+
+
+_FILTERS = (
+    grid_code("code", "answer the grids in this street, community or grid"),
+    choice("category", lambda: tuple(state().categories), None, "one event category"),
+    moment("from", "reported at or after (ISO 8601 with a zone)"),
+    moment("to", "reported before (ISO 8601 with a zone)"),
+)
+
+
+def _in(code: str | None, grids: list[dict]) -> list[dict]:
+    return [g for g in grids if code is None or g["code"].startswith(code)]
+
+
+@bp.get("/hotspots")
+@operation(
+    *_FILTERS,
+    choice("measure", ("rate", "count"), None, "events per 100 households, or counts"),
+    number("alpha", "the false discovery rate controlled (0.001 to 0.2)", required=False),
+    choice("inference", ("analytical", "permutation"), "analytical", "how p is found"),
+    responses={200: ("the method and every grid's Gi* result", "application/json")},
+)
+def get_hotspots():
+    """Gi* per three-level grid with false-discovery-rate control (see the method in the answer)."""
+    _public_counts()
+    query = args()
+    alpha = ALPHA if query["alpha"] is None else query["alpha"]
+    if not 0.001 <= alpha <= 0.2:
+        raise bad("alpha", f"expected a number from 0.001 to 0.2, got {alpha:g}")
+    if query["from"] and query["to"] and query["from"] >= query["to"]:
+        raise bad("to", "must be later than 'from'")
+    flt = EventFilter(category=query["category"], start=query["from"], end=query["to"])
+    try:
+        found = district_hot(flt, _now(), query["measure"], alpha, query["inference"])
+    except ValueError as err:  # a rate without households
+        raise bad("measure", str(err)) from None
+    body = {"method": found["method"], "grids": _in(query["code"], found["grids"])}
+    if query["inference"] == "permutation":
+        body["method"]["permutations"] = PERMUTATIONS
+    return jsonify(body)
+
+
+def _now() -> datetime:
+    return current_app.config["CLOCK"]()
+
+
+def _weekly(conn, flt: EventFilter, codes: list[str], end: datetime, weeks: int) -> np.ndarray:
+    """Events per grid (rows in ``codes`` order) and week (oldest first) up to ``end``, included."""
+    start = end - timedelta(weeks=weeks)
+    where = EventFilter(category=flt.category, start=start, through=end).where(end)
+    rows = conn.execute(
+        sa.select(events.c.grid, events.c.reported_at).where(
+            *where, events.c.grid.is_not(None), events.c.status.not_in(_NOT_COUNTED)
+        )
+    ).all()
+    index = {c: i for i, c in enumerate(codes)}
+    out = np.zeros((len(codes), weeks))
+    for grid, at in rows:
+        week = min(int((utc(at) - start).total_seconds() // (7 * 86400)), weeks - 1)
+        if grid in index and week >= 0:  # the last week ends at ``end``, included
+            out[index[grid], week] += 1
+    return out
+
+
+@bp.get("/hotspots/emerging")
+@operation(
+    grid_code("code", "answer the grids in this street, community or grid"),
+    choice("category", lambda: tuple(state().categories), None, "one event category"),
+    integer("weeks", 4, 52, 8, "weeks to look back (Gi* per week, then the trend)"),
+    moment("to", "the end of the last week (default: now)"),
+    responses={200: ("every grid's emerging category and trend", "application/json")},
+)
+def get_emerging():
+    """Emerging hot spots: weekly Gi* with FDR, a Mann-Kendall trend, ArcGIS's categories."""
+    from web.pages.mapview import map_base
+
+    _public_counts()
+    query = args()
+    end = query["to"] or _now()
+    base, store = map_base(), state().store
+    flt = EventFilter(category=query["category"])
+    with store.engine.connect() as conn:
+        seq = store.change_seq(conn)
+    key = ("emerging", seq, base.generation, flt, query["weeks"], to_db_time(end))
+
+    def compute() -> list[dict]:
+        with store.engine.connect() as conn:
+            weekly = _weekly(conn, flt, base.grid_codes, utc(end), query["weeks"])
+        return emerging(base.grid_codes, weekly, base.weights)
+
+    grids = cached(key, compute)
+    return jsonify(
+        {
+            "method": {
+                "zh": f"新兴热点：最近 {query['weeks']} 周每周 Gi*（FDR 校正），"
+                "Mann-Kendall 趋势检验",
+                "en": f"Emerging hot spots: weekly Gi* over {query['weeks']} weeks (FDR), "
+                "Mann-Kendall trend",
+                "weeks": query["weeks"],
+                "end": end.isoformat(),
+            },
+            "grids": _in(query["code"], grids),
+        }
+    )
