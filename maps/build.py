@@ -13,7 +13,7 @@ import folium
 from folium.plugins import HeatMap
 
 from maps.assets import helper_element, inline_assets, use_local_assets
-from maps.layers import DataLayer, LazyEventsLayer, LazyGridLayer, ReadySignal
+from maps.layers import DataLayer, FetchOnceLayer, LazyEventsLayer, LazyGridLayer, ReadySignal
 from maps.text import labels
 
 __all__ = ["TILES", "MapSpec", "build_map", "standalone_html"]
@@ -25,6 +25,15 @@ _TIANDITU = (
     "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
 )
 _HOT = {"hot99": "#b2182b", "hot95": "#ef8a62", "cold95": "#67a9cf", "cold99": "#2166ac"}
+# emerging categories: reds for hot (darker: stronger or growing), blues for cold
+_EMERGING = {
+    **dict.fromkeys(("intensifying_hot", "persistent_hot", "consecutive_hot"), "#b2182b"),
+    **dict.fromkeys(("new_hot", "sporadic_hot", "oscillating_hot"), "#ef8a62"),
+    **dict.fromkeys(("diminishing_hot", "historical_hot"), "#fddbc7"),
+    **dict.fromkeys(("intensifying_cold", "persistent_cold", "consecutive_cold"), "#2166ac"),
+    **dict.fromkeys(("new_cold", "sporadic_cold", "oscillating_cold"), "#67a9cf"),
+    **dict.fromkeys(("diminishing_cold", "historical_cold"), "#d1e5f0"),
+}
 
 
 @dataclass
@@ -48,6 +57,7 @@ class MapSpec:
     walk_m: float = 500.0
     grids_url: str | None = None
     events_url: str | None = None
+    emerging_url: str | None = None  # GeoJSON of the emerging hot spots, fetched when shown
     query: str = ""
     categories: dict = field(default_factory=dict)
 
@@ -170,6 +180,17 @@ def build_map(spec: MapSpec) -> folium.Map:
     polygons(
         spec.hot, "layer_hot", _style("#999999", 0.5, 0.55), classKey="gi_class", classColors=_HOT
     )
+    if spec.emerging_url:
+        FetchOnceLayer(
+            {
+                **tip,
+                "url": spec.emerging_url,
+                "style": _style("#999999", 0.5, 0.5),
+                "classKey": "emerging",
+                "classColors": _EMERGING,
+            },
+            words["layer_emerging"],
+        ).add_to(m)
     _heat(m, spec, words)
     DataLayer("gridEvents", spec.grid_events, tip, words["layer_grid_events"]).add_to(m)
     if spec.events_url:

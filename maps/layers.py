@@ -13,7 +13,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-__all__ = ["DataLayer", "LazyEventsLayer", "LazyGridLayer", "ReadySignal"]
+__all__ = ["DataLayer", "FetchOnceLayer", "LazyEventsLayer", "LazyGridLayer", "ReadySignal"]
 
 
 class DataLayer(Layer):
@@ -47,6 +47,22 @@ class LazyGridLayer(Layer):
     def __init__(self, options: dict, name: str, show: bool = True):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "LazyGridLayer"
+        self.options = options
+
+
+class FetchOnceLayer(Layer):
+    """Polygons fetched whole from ``options['url']`` the first time the layer is shown."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = geogrid.fetchOnce(
+            {{ this._parent.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, options: dict, name: str, show: bool = False):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "FetchOnceLayer"
         self.options = options
 
 

@@ -53,7 +53,9 @@
       layer.bindTooltip(function () {
         return table(p.name, [[labels.code, p.code], [labels.leader, p.leader],
           [labels.phone, p.phone], [labels.households, p.households],
-          [labels.events, p.events], [labels.gi, p.gi_class ? labels[p.gi_class] : null]]);
+          [labels.events, p.events], [labels.gi, p.gi_class ? labels[p.gi_class] : null],
+          [labels.emerging, p.emerging ? labels[p.emerging] : null],
+          [labels.trend, p.tau === undefined ? null : p.tau + " (p = " + p.tau_p + ")"]]);
       }, {sticky: true});
     };
   }
@@ -99,6 +101,25 @@
     }
     map.on("moveend", refresh);
     layer.on("add", refresh);
+    return layer;
+  }
+
+  /* A layer fetched whole the first time it is shown (emerging hot spots: one request,
+   * computed and cached on the server per change of the store). */
+  function fetchOnce(map, opts) {
+    var layer = polygons(null, opts);
+    keep("once", layer);
+    var fetched = false;
+    layer.on("add", function () {
+      if (fetched) return;
+      fetched = true;
+      busy(1);
+      fetch(opts.url, {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (data) { layer.addData(data); })
+        .catch(function (e) { fetched = false; console.warn("geogrid:", e.message); })
+        .finally(function () { busy(-1); });
+    });
     return layer;
   }
 
@@ -202,6 +223,7 @@
     busy(0);
   }
 
-  window.geogrid = {polygons: polygons, lazyGrids: lazyGrids, gridEvents: gridEvents,
+  window.geogrid = {polygons: polygons, lazyGrids: lazyGrids, fetchOnce: fetchOnce,
+    gridEvents: gridEvents,
     lazyEvents: lazyEvents, stations: stations, done: done, table: table, layers: layers};
 })();

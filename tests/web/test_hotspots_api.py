@@ -91,3 +91,30 @@ def test_the_map_says_how_its_hot_grids_were_computed(api, tokens, events_app):
     assert 'id="hot-method"' in page and "错误发现率" in page
     english = api.get("/?lang=en").get_data(as_text=True)
     assert "false discovery rate controlled" in english
+
+
+def test_the_emerging_layer_gets_the_patterned_grids_without_contacts(api, monkeypatch):
+    import web.api.hotspots as module
+
+    def planted(codes, weekly, weights, alpha=0.05):
+        return [
+            {
+                "code": c,
+                "category": "intensifying_hot" if c == GRIDS[0] else "no_pattern",
+                "trend": {"tau": 0.7, "p": 0.01},
+                "weeks": weekly.shape[1],
+                "events": 0.0,
+            }
+            for c in codes
+        ]
+
+    monkeypatch.setattr(module, "emerging", planted)
+    layer = api.get("/api/v1/hotspots/emerging?format=geojson&crs=gcj02").get_json()
+    assert layer["type"] == "FeatureCollection"
+    assert [f["properties"]["code"] for f in layer["features"]] == [GRIDS[0]]
+    props = layer["features"][0]["properties"]
+    assert props["emerging"] == "intensifying_hot" and props["tau"] == 0.7
+    assert "leader" not in props and "phone" not in props  # 王芳's grid: no contact here
+    page = api.get("/").get_data(as_text=True)
+    assert "/api/v1/hotspots/emerging?format=geojson" in page  # the layer's source (its name:
+    # tests/web/test_browser.py reads the layer list in Chromium)

@@ -167,6 +167,8 @@ def _weekly(conn, flt: EventFilter, codes: list[str], end: datetime, weeks: int)
     choice("category", lambda: tuple(state().categories), None, "one event category"),
     integer("weeks", 4, 52, 8, "weeks to look back (Gi* per week, then the trend)"),
     moment("to", "the end of the last week (default: now)"),
+    choice("format", ("json", "geojson"), "json", "every grid, or the patterned ones as GeoJSON"),
+    choice("crs", ("wgs84", "gcj02"), "wgs84", "the GeoJSON's coordinates (the map's tiles)"),
     responses={200: ("every grid's emerging category and trend", "application/json")},
 )
 def get_emerging():
@@ -188,6 +190,8 @@ def get_emerging():
         return emerging(base.grid_codes, weekly, base.weights)
 
     grids = cached(key, compute)
+    if query["format"] == "geojson":  # the map's layer: the grids with a pattern, drawn
+        return jsonify(_emerging_features(base, _in(query["code"], grids), query["crs"]))
     return jsonify(
         {
             "method": {
@@ -201,3 +205,25 @@ def get_emerging():
             "grids": _in(query["code"], grids),
         }
     )
+
+
+def _emerging_features(base, grids: list[dict], crs: str) -> dict:
+    """The grids with an emerging pattern as a FeatureCollection for the map's layer."""
+    from geogrid.reports.mapdata import feature_collection
+
+    shown = {g["code"]: g for g in grids if g["category"] != "no_pattern"}
+    by_code = {g.code: g for g in base.by_level["grid"]}
+    extra = {
+        code: {
+            "emerging": g["category"],
+            "tau": g["trend"]["tau"],
+            "tau_p": g["trend"]["p"],
+            "events": g["events"],
+        }
+        for code, g in shown.items()
+    }
+    found = feature_collection([by_code[c] for c in shown if c in by_code], 13, extra, crs)
+    for feature in found["features"]:  # the pattern, not the grid's contacts
+        feature["properties"].pop("leader", None)
+        feature["properties"].pop("phone", None)
+    return found

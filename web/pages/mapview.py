@@ -362,6 +362,14 @@ def _grid_sources(base: _Base, crs: str, standalone: bool) -> dict:
         "grids": feature_collection(base.by_level["grid"], 14, crs=crs) if standalone else None,
         "grids_url": None if standalone else url_for("mapdata.map_grids"),
         "events_url": None if standalone else url_for("mapdata.map_events"),
+        "emerging_url": None
+        if standalone
+        else url_for(
+            "hotspots.get_emerging",
+            format="geojson",
+            crs=crs,
+            **{k: v for k, v in page_args().items() if k in ("code", "category", "to")},
+        ),
     }
 
 
