@@ -168,10 +168,28 @@ def events(rng, collection: dict, metric: dict) -> bytes:
     xs += [pts[:, 0], loose[:, 0], far[:, 0]]
     ys += [pts[:, 1], loose[:, 1], far[:, 1]]
     cats.append(_pick(rng, _BACKGROUND, background + outside))
-    return _write_events(rng, np.concatenate(xs), np.concatenate(ys), np.concatenate(cats))
+    stadium = np.zeros(sum(len(v) for v in xs), dtype=bool)
+    stadium[: spots[0][3]] = True  # the first cluster: the stadium's neighbours
+    return _write_events(rng, np.concatenate(xs), np.concatenate(ys), np.concatenate(cats), stadium)
 
 
-def _write_events(rng, x, y, categories) -> bytes:
+#: match and concert evenings at the stadium (days after SUMMER_START): weekly in June,
+#: more often as the summer goes on, the crowds (and the complaints) growing with them
+MATCH_DAYS = (5, 12, 19, 26, 33, 38, 44, 49, 54, 58, 62, 66, 70, 73, 77, 80, 84, 87, 90)
+
+
+def _match_evenings(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Day and hour of ``n`` stadium complaints: on match evenings, more at later matches.
+
+    Drawn from a generator of their own, so every other event keeps its draw.
+    """
+    rng = np.random.default_rng(20260605)
+    days = np.array(MATCH_DAYS)
+    crowd = np.linspace(1.0, 3.0, len(days))
+    return rng.choice(days, n, p=crowd / crowd.sum()), rng.choice([19, 20, 21, 22], n)
+
+
+def _write_events(rng, x, y, categories, stadium=None) -> bytes:
     order = rng.permutation(len(x))
     x, y, categories = x[order], y[order], categories[order]
     lon, lat = _lonlat(x, y)
@@ -180,6 +198,9 @@ def _write_events(rng, x, y, categories) -> bytes:
     days[heat] = rng.integers(39, 70, heat.sum())  # the July heat wave
     night = categories == "noise"
     hours = np.where(night, rng.choice([19, 20, 21, 22, 23], len(x)), rng.integers(7, 22, len(x)))
+    if stadium is not None:  # the stadium's complaints come on match evenings
+        at_match = stadium[order]
+        days[at_match], hours[at_match] = _match_evenings(int(at_match.sum()))
     minutes = rng.integers(0, 3600, len(x))
     sources = rng.choice(_SOURCES[0], len(x), p=_SOURCES[1])
     templates = rng.integers(0, 4, len(x))

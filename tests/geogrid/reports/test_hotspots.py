@@ -192,3 +192,34 @@ def test_emerging_hot_spots_of_a_growing_cluster(district):
     assert result[centre]["trend"]["tau"] > 0.5 and result[centre]["trend"]["p"] < 0.05
     far = codes[10]
     assert result[far]["category"] == "no_pattern"
+
+
+@pytest.mark.slow
+def test_the_demo_stadium_on_match_evenings_is_an_emerging_hot_spot(demo_grids, demo_index):
+    from datetime import datetime, timedelta, timezone
+
+    import geodata
+    from geogrid.cases.files import read_event_rows
+
+    tiles = [g for g in demo_grids if g.level == "grid"]
+    codes = [g.code for g in tiles]
+    weights = contiguity(codes, [g.geometry for g in tiles])
+    rows = [item for _, item in read_event_rows(geodata.EVENTS)]
+    lon = np.array([float(r["lon"]) for r in rows])
+    lat = np.array([float(r["lat"]) for r in rows])
+    grid = np.asarray(demo_index.assign(lon, lat).grid)
+    end = datetime(2026, 9, 2, tzinfo=timezone(timedelta(hours=8)))  # the demo's last day
+    start = end - timedelta(weeks=8)
+    index = {c: i for i, c in enumerate(codes)}
+    weekly = np.zeros((len(codes), 8))
+    for code, row in zip(grid, rows, strict=True):
+        week = int((datetime.fromisoformat(row["reported_at"]) - start).total_seconds() // 604800)
+        if code in index and 0 <= week < 8:
+            weekly[index[code], week] += 1
+    result = {r["code"]: r for r in emerging(codes, weekly, weights)}
+    stadium = next(g for g in demo_grids if g.level == "dedicated" and "体育" in g.name)
+    spot = stadium.geometry.representative_point()
+    home = demo_index.locate(spot.x, spot.y, "wgs84")["grid"]
+    assert result[home]["category"] in ("intensifying_hot", "sporadic_hot")
+    patterned = [r for r in result.values() if r["category"] != "no_pattern"]
+    assert len(patterned) < 30  # the district is not all "emerging"
