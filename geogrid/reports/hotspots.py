@@ -12,7 +12,8 @@ statistics (nothing hand-rolled):
   default). Across all grids the Benjamini–Hochberg false-discovery rate is
   controlled (``esda.fdr``): a grid is hot or cold at 95 % when its p passes
   the cut-off for alpha = 0.05, at 99 % for alpha = 0.01 — as ArcGIS's Hot Spot
-  Analysis does with FDR correction.
+  Analysis does with FDR correction. On sparse counts (a few events per grid)
+  the normal approximation is too generous; the permutation test is not.
 - **Emerging hot spots**, as ArcGIS Pro's Emerging Hot Spot Analysis: Gi* per
   week, FDR per week, a Mann-Kendall trend test on each grid's weekly z
   series (Kendall's τ against time, ``scipy.stats.kendalltau``), and the
@@ -52,10 +53,13 @@ __all__ = [
     "PERMUTATIONS",
     "Z95",
     "Z99",
+    "classify",
     "contiguity",
     "describe",
+    "eb_rates",
     "emerging",
     "emerging_category",
+    "gi_star",
     "hot_grids",
 ]
 
@@ -110,8 +114,27 @@ def _measure(counts, households, measure: str | None) -> tuple[str, np.ndarray, 
         return measure, y, None
     if not known:
         raise ValueError("measure 'rate' needs the households of every grid (all above 0)")
-    smoothed = esda.smoothing.Empirical_Bayes(y.reshape(-1, 1), b.reshape(-1, 1)).r.ravel()
+    smoothed = eb_rates(y, b)
     return measure, smoothed * 100.0, smoothed * 100.0
+
+
+def eb_rates(events: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """Marshall's global Empirical Bayes rates, as ``esda.smoothing.Empirical_Bayes``'s ``.r``.
+
+    The same estimator, with the two guards esda lacks: a method-of-moments
+    variance below zero (common on sparse counts) is taken as zero, so every
+    grid shrinks to the district's rate instead of past it (esda's weights turn
+    negative and reverse the ranking), and no events at all give rates of zero,
+    not NaN. Where esda's variance is positive the two agree (tested).
+    """
+    e, b = np.asarray(events, dtype=float), np.asarray(population, dtype=float)
+    if e.sum() == 0:
+        return np.zeros(len(e))
+    crude = e / b
+    mean = e.sum() / b.sum()
+    variance = max(0.0, float((b * (crude - mean) ** 2).sum() / b.sum() - mean / b.mean()))
+    weight = variance / (variance + mean / b)
+    return mean + weight * (crude - mean)
 
 
 @functools.cache
@@ -148,37 +171,93 @@ def _gi(values: np.ndarray, weights, inference: str, permutations: int, seed) ->
     n = len(values)
     if n < 3 or np.all(values == values[0]):
         return np.zeros(n), np.ones(n)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        # esda announces a two-sided default for permutations; the p is folded below either way
-        warnings.filterwarnings("ignore", "The alternative hypothesis", DeprecationWarning)
-        gi = esda.G_Local(
-            values,
-            weights,
-            transform="B",
-            star=True,
-            permutations=permutations if inference == "permutation" else 0,
-            keep_simulations=False,
-            n_jobs=1,
-            seed=seed,
-        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gi = esda.G_Local(values, weights, transform="B", star=True, permutations=0)
     # a grid whose neighbourhood is the whole map has no variance: z is 0, not NaN
     zs = np.nan_to_num(gi.Zs, nan=0.0)
-    if inference == "permutation":
-        p = np.minimum(1.0, 2.0 * np.nan_to_num(gi.p_sim, nan=1.0))  # folded: both tails
-    else:
-        p = np.minimum(1.0, 2.0 * np.nan_to_num(gi.p_norm, nan=0.5))
-    return zs, p
+    if inference == "analytical":
+        return zs, np.minimum(1.0, 2.0 * np.nan_to_num(gi.p_norm, nan=0.5))
+    # Conditional permutations, two-sided: esda's default ("directed") counts ties as more
+    # extreme and folds, which makes a zero grid among zeros p = 1/10,000 (a false hot spot)
+    from esda.crand import crand
+    from esda.getisord import _g_local_star_crand
+
+    p_sim, _ = crand(
+        values,
+        gi.w,  # binary, with the focal grid: Gi*'s own weights
+        gi.Gs,
+        permutations,
+        False,
+        1,
+        _g_local_star_crand,
+        scaling=values.sum(),
+        seed=seed,
+        alternative="two-sided",
+    )
+    return zs, np.minimum(1.0, np.nan_to_num(p_sim, nan=1.0))
 
 
 def _classes(zs: np.ndarray, ps: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Significance after Benjamini–Hochberg, and the classes hot/cold at 95 % and 99 %."""
-    at95 = ps <= esda.fdr(ps, alpha)
-    at99 = ps <= esda.fdr(ps, alpha / 5)
+    """Significance after Benjamini–Hochberg at ``alpha``, and the classes at 95 % and 99 %.
+
+    The classes are fixed levels, as ArcGIS's Gi_Bin: FDR at 0.05 and at 0.01,
+    whatever ``alpha`` the caller asks ``significant`` at.
+    """
+    if not len(ps):
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=object)
     classes = np.full(len(zs), "ns", dtype=object)
-    for strong, label in ((at95, "95"), (at99, "99")):
+    for level, label in ((0.05, "95"), (0.01, "99")):
+        strong = ps <= esda.fdr(ps, level)
         classes[strong & (zs > 0)] = f"hot{label}"
         classes[strong & (zs < 0)] = f"cold{label}"
-    return at95, classes
+    return ps <= esda.fdr(ps, alpha), classes
+
+
+def gi_star(
+    counts: Sequence[float],
+    weights: libpysal.weights.W,
+    households: Sequence[float] | None = None,
+    measure: str | None = None,
+    inference: str = "analytical",
+    permutations: int = PERMUTATIONS,
+    seed: int | None = 20260601,
+) -> dict:
+    """Gi* of every grid before any significance level: measure, values, z and p as arrays.
+
+    What does not depend on ``alpha``: keep it, and :func:`classify` it at any level.
+    """
+    measure, values, rates = _measure(counts, households, measure)
+    zs, ps = _gi(values, weights, inference, permutations, seed)
+    return {
+        "measure": measure,
+        "counts": np.asarray(counts, dtype=float),
+        "households": None if households is None else np.asarray(households, dtype=float),
+        "rates": rates,
+        "z": zs,
+        "p": ps,
+    }
+
+
+def classify(codes: Sequence[str], found: dict, alpha: float = ALPHA) -> list[dict]:
+    """Per grid the answer of :func:`hot_grids` from :func:`gi_star`'s arrays, at ``alpha``."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
+    significant, classes = _classes(found["z"], found["p"], alpha)
+    counts, shown, rates = found["counts"], found["households"], found["rates"]
+    return [
+        {
+            "code": c,
+            "count": float(counts[i]),
+            "households": None if shown is None or not np.isfinite(shown[i]) else float(shown[i]),
+            "rate": None if rates is None else round(float(rates[i]), 4),
+            "z": round(float(found["z"][i]), 3),
+            "p": round(float(found["p"][i]), 6),
+            "significant": bool(significant[i]),
+            "class": str(classes[i]),
+            "measure": found["measure"],
+        }
+        for i, c in enumerate(codes)
+    ]
 
 
 def hot_grids(
@@ -198,34 +277,16 @@ def hot_grids(
     ``measure`` is ``rate`` (events per 100 households, Empirical Bayes) or
     ``count``; by default rates where every grid's households are known.
     ``significant`` is after false-discovery-rate control at ``alpha`` across
-    all grids; ``class`` is hot or cold at 95 % (alpha) or 99 % (alpha / 5), else ``ns``.
+    all grids; ``class`` is hot or cold at 95 % or 99 % (FDR at 0.05 and 0.01), else ``ns``.
     """
-    if not (len(codes) == len(counts)) or (
-        geometries is not None and len(geometries) != len(codes)
-    ):
+    if len(codes) != len(counts) or (geometries is not None and len(geometries) != len(codes)):
         raise ValueError("codes, geometries and counts must have the same length")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
-    measure, values, rates = _measure(counts, households, measure)
     if weights is None:
         weights = contiguity(codes, geometries)
-    zs, ps = _gi(values, weights, inference, permutations, seed)
-    significant, classes = _classes(zs, ps, alpha)
-    shown = np.asarray(households, dtype=float) if households is not None else None
-    return [
-        {
-            "code": c,
-            "count": float(counts[i]),
-            "households": None if shown is None or not np.isfinite(shown[i]) else float(shown[i]),
-            "rate": None if rates is None else round(float(rates[i]), 4),
-            "z": round(float(zs[i]), 3),
-            "p": round(float(ps[i]), 6),
-            "significant": bool(significant[i]),
-            "class": str(classes[i]),
-            "measure": measure,
-        }
-        for i, c in enumerate(codes)
-    ]
+    found = gi_star(counts, weights, households, measure, inference, permutations, seed)
+    return classify(codes, found, alpha)
 
 
 def describe(measure: str, inference: str, alpha: float, permutations: int = PERMUTATIONS) -> dict:
@@ -284,12 +345,12 @@ def emerging_category(
         if most:
             kind = "intensifying" if rising else "diminishing" if falling else "persistent"
             return f"{kind}_{side}"
+        if other.any():  # a history of the other side: oscillating, whatever else holds
+            return f"oscillating_{side}"
         if k == 1:
             return f"new_{side}"
         run = n - int(np.flatnonzero(~mine)[-1]) - 1  # the uninterrupted run at the end
-        if run == k and run >= 2:
-            return f"consecutive_{side}"
-        return f"oscillating_{side}" if other.any() else f"sporadic_{side}"
+        return f"consecutive_{side}" if run == k and run >= 2 else f"sporadic_{side}"
     return "no_pattern"
 
 

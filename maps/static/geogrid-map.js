@@ -115,9 +115,12 @@
       fetched = true;
       busy(1);
       fetch(opts.url, {credentials: "same-origin"})
-        .then(function (r) { return r.json(); })
+        .then(function (r) {
+          if (!r.ok) throw new Error(opts.url + ": HTTP " + r.status);
+          return r.json();
+        })
         .then(function (data) { layer.addData(data); })
-        .catch(function (e) { fetched = false; console.warn("geogrid:", e.message); })
+        .catch(function (e) { console.warn("geogrid:", e.message); })
         .finally(function () { busy(-1); });
     });
     return layer;

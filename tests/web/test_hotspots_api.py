@@ -118,3 +118,25 @@ def test_the_emerging_layer_gets_the_patterned_grids_without_contacts(api, monke
     page = api.get("/").get_data(as_text=True)
     assert "/api/v1/hotspots/emerging?format=geojson" in page  # the layer's source (its name:
     # tests/web/test_browser.py reads the layer list in Chromium)
+
+
+def test_review_fixes_on_the_endpoints(api, tokens, clock, events_app):
+    from datetime import timedelta
+
+    post(api, tokens["rep"], 3)
+    # permutations cost seconds: readers only
+    assert api.get("/api/v1/hotspots?inference=permutation").status_code == 403
+    # a micro grid's code selects no three-level grid: said, not an empty answer
+    assert api.get("/api/v1/hotspots?code=41010200100100101").status_code == 400
+    assert api.get("/api/v1/hotspots/emerging?code=410102002001Z01").status_code == 400
+    # the emerging answer is kept all day: a second later is a cache hit
+    first = api.get("/api/v1/hotspots/emerging").get_json()
+    kept = len(events_app.extensions["geogrid_hot"][1])
+    clock.now += timedelta(seconds=1)
+    again = api.get("/api/v1/hotspots/emerging").get_json()
+    assert again == first and len(events_app.extensions["geogrid_hot"][1]) == kept
+    assert first["method"]["end"].startswith("2026-07-02T00:00:00")  # the day after the events
+    # a filter on rejected reports counts them (the default leaves them out)
+    api.patch("/api/v1/events/1", json={"status": "rejected"}, headers=tokens["adm"])
+    rejected = api.get("/api/v1/hotspots").get_json()["grids"][0]["count"]
+    assert rejected == 2

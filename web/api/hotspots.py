@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import numpy as np
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
+from geogrid import codes
 from geogrid.cases.queries import EventFilter
+from geogrid.cases.reports import CHINA
 from geogrid.errors import ForbiddenError
 from geogrid.policy import may_read_events
-from geogrid.reports.hotspots import ALPHA, PERMUTATIONS, describe, emerging, hot_grids
+from geogrid.reports.hotspots import ALPHA, PERMUTATIONS, classify, describe, emerging, gi_star
 from geogrid.storage.schema import events
 from geogrid.times import to_db_time, utc
 from web.auth import current_user
@@ -41,24 +43,43 @@ def _cache() -> tuple[threading.Lock, OrderedDict]:
 
 
 def cached(key: tuple, compute):
-    """``compute()`` once per ``key`` (which starts with the store's change sequence)."""
+    """``compute()`` once per ``key`` (which starts with the store's change sequence).
+
+    Requests that miss the same key at once wait for the one computing it
+    instead of computing it again.
+    """
     lock, results = _cache()
     with lock:
         if key in results:
             results.move_to_end(key)
             return results[key]
-    value = compute()
-    with lock:
-        results[key] = value
-        while len(results) > _CACHED:
-            results.popitem(last=False)
+        computing = _computing().setdefault(key, threading.Lock())
+    with computing:
+        with lock:
+            if key in results:
+                return results[key]
+        value = compute()
+        with lock:
+            results[key] = value
+            _computing().pop(key, None)
+            while len(results) > _CACHED:
+                results.popitem(last=False)
     return value
+
+
+def _computing() -> dict:
+    return current_app.extensions.setdefault("geogrid_hot_computing", {})
+
+
+def _counted(flt: EventFilter) -> list:
+    """Who counts: not duplicates or rejected reports, unless the filter asks for those."""
+    return [] if flt.status else [events.c.status.not_in(_NOT_COUNTED)]
 
 
 def _counts(conn, flt: EventFilter, now: datetime) -> dict[str, int]:
     query = (
         sa.select(events.c.grid, sa.func.count())
-        .where(*flt.where(now), events.c.grid.is_not(None), events.c.status.not_in(_NOT_COUNTED))
+        .where(*flt.where(now), events.c.grid.is_not(None), *_counted(flt))
         .group_by(events.c.grid)
     )
     return {grid: int(n) for grid, n in conn.execute(query)}
@@ -72,25 +93,24 @@ def district_hot(flt: EventFilter, now, measure=None, alpha=ALPHA, inference="an
     flt = EventFilter(category=flt.category, status=flt.status, start=flt.start, end=flt.end)
     with store.engine.connect() as conn:
         seq = store.change_seq(conn)
-    key = ("hot", seq, base.generation, flt, measure, alpha, inference)
+    key = ("hot", seq, base.generation, flt, measure, inference)  # alpha is applied after
 
     def compute() -> dict:
         with store.engine.connect() as conn:
             counts = _counts(conn, flt, now)
-        grids = hot_grids(
-            base.grid_codes,
-            None,
+        return gi_star(
             [counts.get(c, 0) for c in base.grid_codes],
             base.weights,
             households=base.households,
             measure=measure,
-            alpha=alpha,
             inference=inference,
         )
-        used = grids[0]["measure"] if grids else "count"
-        return {"method": describe(used, inference, alpha), "grids": grids}
 
-    return cached(key, compute)
+    found = cached(key, compute)
+    return {
+        "method": describe(found["measure"], inference, alpha),
+        "grids": classify(base.grid_codes, found, alpha),
+    }
 
 
 def _public_counts() -> None:
@@ -105,6 +125,12 @@ _FILTERS = (
     moment("from", "reported at or after (ISO 8601 with a zone)"),
     moment("to", "reported before (ISO 8601 with a zone)"),
 )
+
+
+def _check_code(code: str | None) -> None:
+    """Hot spots are of three-level grids: a micro or dedicated grid's code selects none."""
+    if code is not None and codes.level_of(code) not in ("district", "street", "community", "grid"):
+        raise bad("code", f"expected a street, community or grid code, got {code!r}")
 
 
 def _in(code: str | None, grids: list[dict]) -> list[dict]:
@@ -123,6 +149,11 @@ def get_hotspots():
     """Gi* per three-level grid with false-discovery-rate control (see the method in the answer)."""
     _public_counts()
     query = args()
+    _check_code(query["code"])
+    if query["inference"] == "permutation" and not may_read_events(current_user()):
+        raise ForbiddenError(
+            "inference: permutations cost seconds of CPU each; they are for readers (a token)"
+        )
     alpha = ALPHA if query["alpha"] is None else query["alpha"]
     if not 0.001 <= alpha <= 0.2:
         raise bad("alpha", f"expected a number from 0.001 to 0.2, got {alpha:g}")
@@ -133,7 +164,7 @@ def get_hotspots():
         found = district_hot(flt, _now(), query["measure"], alpha, query["inference"])
     except ValueError as err:  # a rate without households
         raise bad("measure", str(err)) from None
-    body = {"method": found["method"], "grids": _in(query["code"], found["grids"])}
+    body = {"method": dict(found["method"]), "grids": _in(query["code"], found["grids"])}
     if query["inference"] == "permutation":
         body["method"]["permutations"] = PERMUTATIONS
     return jsonify(body)
@@ -144,9 +175,9 @@ def _now() -> datetime:
 
 
 def _weekly(conn, flt: EventFilter, codes: list[str], end: datetime, weeks: int) -> np.ndarray:
-    """Events per grid (rows in ``codes`` order) and week (oldest first) up to ``end``, included."""
+    """Events per grid (rows in ``codes`` order) and week (oldest first) before ``end``."""
     start = end - timedelta(weeks=weeks)
-    where = EventFilter(category=flt.category, start=start, through=end).where(end)
+    where = EventFilter(category=flt.category, start=start, end=end).where(end)
     rows = conn.execute(
         sa.select(events.c.grid, events.c.reported_at).where(
             *where, events.c.grid.is_not(None), events.c.status.not_in(_NOT_COUNTED)
@@ -155,18 +186,32 @@ def _weekly(conn, flt: EventFilter, codes: list[str], end: datetime, weeks: int)
     index = {c: i for i, c in enumerate(codes)}
     out = np.zeros((len(codes), weeks))
     for grid, at in rows:
-        week = min(int((utc(at) - start).total_seconds() // (7 * 86400)), weeks - 1)
-        if grid in index and week >= 0:  # the last week ends at ``end``, included
+        week = int((utc(at) - start).total_seconds() // (7 * 86400))
+        if grid in index and 0 <= week < weeks:
             out[index[grid], week] += 1
     return out
+
+
+def _default_end(conn, now: datetime) -> datetime:
+    """The end of the day (China time) of the latest event reported by ``now``.
+
+    A day, not the instant: the answer stays cached all day; and a store whose
+    events stopped coming (the demo's end in September) still shows its weeks.
+    """
+    latest = conn.scalar(
+        sa.select(sa.func.max(events.c.reported_at)).where(events.c.reported_at <= to_db_time(now))
+    )
+    last = utc(latest) if latest is not None else now
+    day = last.astimezone(CHINA).date() + timedelta(days=1)
+    return datetime.combine(day, time(), tzinfo=CHINA)
 
 
 @bp.get("/hotspots/emerging")
 @operation(
     grid_code("code", "answer the grids in this street, community or grid"),
     choice("category", lambda: tuple(state().categories), None, "one event category"),
-    integer("weeks", 4, 52, 8, "weeks to look back (Gi* per week, then the trend)"),
-    moment("to", "the end of the last week (default: now)"),
+    integer("weeks", 6, 52, 8, "weeks to look back (Gi* per week, then the trend)"),
+    moment("to", "the end of the last week, exclusive (default: the day of the latest event)"),
     choice("format", ("json", "geojson"), "json", "every grid, or the patterned ones as GeoJSON"),
     choice("crs", ("wgs84", "gcj02"), "wgs84", "the GeoJSON's coordinates (the map's tiles)"),
     responses={200: ("every grid's emerging category and trend", "application/json")},
@@ -177,11 +222,12 @@ def get_emerging():
 
     _public_counts()
     query = args()
-    end = query["to"] or _now()
+    _check_code(query["code"])
     base, store = map_base(), state().store
     flt = EventFilter(category=query["category"])
     with store.engine.connect() as conn:
         seq = store.change_seq(conn)
+        end = query["to"] or _default_end(conn, _now())
     key = ("emerging", seq, base.generation, flt, query["weeks"], to_db_time(end))
 
     def compute() -> list[dict]:

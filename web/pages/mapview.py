@@ -269,7 +269,6 @@ def _page(standalone: bool) -> str:
     base, now = map_base(), current_app.config["CLOCK"]()
     crs, personal = _crs(tiles), grid_contacts_shown()
     with state().store.engine.connect() as conn:
-        grid_event_counts(conn, flt, now, open_only=False)
         open_counts = grid_event_counts(conn, flt, now)
         heat = heat_cells(conn, flt, now, crs=crs)
         panel = stats(conn, now, flt.code, flt.start, flt.end, breakdown=False)

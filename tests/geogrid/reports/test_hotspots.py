@@ -63,6 +63,7 @@ from geogrid.reports.hotspots import (  # noqa: E402
     EMERGING,
     contiguity,
     describe,
+    eb_rates,
     emerging,
     emerging_category,
 )
@@ -126,7 +127,9 @@ def test_a_planted_cluster_of_five_grids_is_found_at_99(district):
 
 def test_the_results_are_esdas_own(district):
     codes, weights, households = district
-    counts = np.random.default_rng(9).poisson(households * 0.05).astype(float)
+    rng = np.random.default_rng(9)
+    # rates that truly vary between grids (over-dispersed): the EB variance is positive
+    counts = rng.poisson(households * rng.gamma(4.0, 0.0125, len(codes))).astype(float)
     result = hot_grids(codes, None, counts, weights, households)
     rates = esda.smoothing.Empirical_Bayes(counts.reshape(-1, 1), households.reshape(-1, 1))
     direct = esda.G_Local(rates.r.ravel() * 100, weights, transform="B", star=True, permutations=0)
@@ -141,6 +144,17 @@ def test_the_results_are_esdas_own(district):
     assert "经验贝叶斯" in method["zh"] and "Empirical Bayes" in method["en"]
 
 
+def test_eb_shrinks_to_the_mean_where_esda_would_reverse_the_ranking(district):
+    _, _, households = district
+    counts = np.random.default_rng(0).poisson(households * 0.05).astype(float)  # pure Poisson
+    esdas = esda.smoothing.Empirical_Bayes(counts.reshape(-1, 1), households.reshape(-1, 1))
+    crude = counts / households
+    assert np.corrcoef(esdas.r.ravel(), crude)[0, 1] < 0  # esda's negative variance at work
+    ours = eb_rates(counts, households)
+    assert np.allclose(ours, counts.sum() / households.sum())  # no signal: every grid the mean
+    assert np.all(eb_rates(np.zeros(5), np.full(5, 300.0)) == 0)  # no events: zero, not NaN
+
+
 def test_permutation_inference_finds_a_small_cluster(district):
     codes, weights, _households = district
     rng = np.random.default_rng(11)
@@ -152,7 +166,7 @@ def test_permutation_inference_finds_a_small_cluster(district):
         r["code"]: r
         for r in hot_grids(codes, None, counts, weights, measure="count", inference="permutation")
     }
-    assert result[centre]["significant"] and result[centre]["p"] <= 2 / 10_000
+    assert result[centre]["significant"] and result[centre]["p"] <= 0.001
     assert sum(r["significant"] for r in result.values()) < 30
 
 
@@ -223,3 +237,30 @@ def test_the_demo_stadium_on_match_evenings_is_an_emerging_hot_spot(demo_grids, 
     assert result[home]["category"] in ("intensifying_hot", "sporadic_hot")
     patterned = [r for r in result.values() if r["category"] != "no_pattern"]
     assert len(patterned) < 30  # the district is not all "emerging"
+
+
+def test_permutations_do_not_make_ties_significant(district):
+    codes, weights, _ = district
+    counts = np.zeros(len(codes))
+    counts[np.random.default_rng(1).choice(len(codes), 150)] += 1  # sparse: mostly zeros
+    result = hot_grids(codes, None, counts, weights, measure="count", inference="permutation")
+    assert sum(r["significant"] for r in result) == 0  # esda's "directed" default gave ~800
+
+
+def test_cold_weeks_then_a_hot_one_is_oscillating_not_new():
+    hot = [False] * 7 + [True]
+    cold = [False, True] + [False] * 6
+    assert emerging_category(hot, cold, 0.2, 0.4) == "oscillating_hot"
+
+
+def test_the_classes_are_fixed_levels_whatever_alpha(district):
+    codes, weights, households = district
+    counts = np.random.default_rng(5).poisson(households * 0.05)
+    for code in [codes[400], *weights.neighbors[codes[400]]]:
+        counts[codes.index(code)] *= 4
+    loose = {r["code"]: r for r in hot_grids(codes, None, counts, weights, households, alpha=0.2)}
+    strict = {r["code"]: r for r in hot_grids(codes, None, counts, weights, households)}
+    assert {c: r["class"] for c, r in loose.items()} == {c: r["class"] for c, r in strict.items()}
+    assert sum(r["significant"] for r in loose.values()) >= sum(
+        r["significant"] for r in strict.values()
+    )
