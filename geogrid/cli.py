@@ -306,9 +306,15 @@ def import_events(ctx: click.Context, file: Path, crs: str | None, actor: str) -
     show_default=True,
 )
 @click.option("--personal", is_flag=True, help="gpkg: include reporter names and phones.")
+@click.option(
+    "--for-edit", is_flag=True, help="Grids to edit in QGIS and upload again (.gpkg or .geojson)."
+)
+@click.option("--scope", default=None, help="--for-edit: the grid whose subtree to export.")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
-def export(ctx: click.Context, fmt: str, personal: bool, out: Path) -> None:
+def export(
+    ctx: click.Context, fmt: str, personal: bool, for_edit: bool, scope: str | None, out: Path
+) -> None:
     """Write the active generation: grids, every layer, or the per-grid report.
 
     Grids as GeoJSON, every layer as a GeoPackage, or the per-grid Excel report
@@ -317,6 +323,9 @@ def export(ctx: click.Context, fmt: str, personal: bool, out: Path) -> None:
     from geogrid.boundaries.grids import grid_to_feature
 
     store = open_store(ctx)
+    if for_edit:
+        _export_for_edit(store, scope, out)
+        return
     generation = store.active_generation()
     if fmt == "gpkg":
         from geogrid.reports.exports import export_gpkg
@@ -340,6 +349,20 @@ def export(ctx: click.Context, fmt: str, personal: bool, out: Path) -> None:
     }
     out.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
     click.echo(f"{len(grids)} grids of generation {generation} -> {out}")
+
+
+def _export_for_edit(store, scope: str | None, out: Path) -> None:
+    """``export --for-edit``: a GeoPackage (a styled layer per level) or GeoJSON, by suffix."""
+    from geogrid.boundaries.export import edit_geojson, edit_gpkg
+
+    if out.suffix.lower() == ".gpkg":
+        out.unlink(missing_ok=True)
+        counts = edit_gpkg(store, out, scope)
+        click.echo(", ".join(f"{n} {layer}" for layer, n in counts.items()) + f" -> {out}")
+        return
+    collection = edit_geojson(store, scope)
+    out.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    click.echo(f"{len(collection['features'])} grids for editing -> {out}")
 
 
 @main.command("import-stations")

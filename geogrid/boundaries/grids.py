@@ -21,6 +21,8 @@ from geogrid.privacy import mask_attributes
 __all__ = ["grid_to_feature", "grids_from_features", "read_grids"]
 
 _RESERVED = ("code", "name", "level", "parent")
+#: what exports add that no upload stores: which generation the file came from, its id
+READ_ONLY = ("generation", "id", "fid")
 
 
 def read_grids(source: str | bytes | os.PathLike | dict) -> list[Grid]:
@@ -119,7 +121,12 @@ def _read_properties(index: int, feature: Any) -> tuple[tuple | None, dict | Non
     mismatch = _declared_mismatch(code, level, props)
     if mismatch:
         return None, _problem(index, code, *mismatch)
-    attributes = {k: v for k, v in props.items() if k not in _RESERVED}
+    # null is absent: a GeoPackage or Shapefile has a column for every attribute of a layer
+    attributes = {
+        k: v
+        for k, v in props.items()
+        if k not in _RESERVED and k not in READ_ONLY and v is not None
+    }
     return (index, code, name.strip(), attributes, feature.get("geometry")), None
 
 

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-import shapely
 import sqlalchemy as sa
 
 from geogrid import codes
+from geogrid.boundaries.diff import diff
 from geogrid.boundaries.grids import grids_from_features
+from geogrid.boundaries.masks import unmasked
+from geogrid.boundaries.stale import staleness
 from geogrid.boundaries.topology import Problem, Tolerances, check_topology
 from geogrid.cases.dispatch import unstaffed
 from geogrid.cases.workflow import OPEN
-from geogrid.coords import areas_m2
 from geogrid.engine.assign import GridIndex
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.grid import Grid
@@ -56,6 +57,7 @@ class Plan:
     moves: tuple[int, _Moves] | None = field(default=None, repr=False, compare=False)
     #: three-level grids of the result that no 网格员 on the roster would serve
     unstaffed: list[str] = field(default_factory=list)
+    stale: dict | None = None  #: the file is from an older generation (see .stale)
 
     @property
     def ok(self) -> bool:
@@ -77,6 +79,7 @@ class Plan:
             "diff": self.diff,
             "events": self.events,
             "unstaffed": {"count": len(self.unstaffed), "codes": self.unstaffed[:_UNSTAFFED]},
+            "stale": self.stale,
         }
 
 
@@ -121,44 +124,6 @@ def _orphans(grids: list[Grid]) -> list[Problem]:
                 )
             )
     return out
-
-
-def _diff(active: list[Grid], new: list[Grid]) -> dict:
-    before = {g.code: g for g in active}
-    after = {g.code: g for g in new}
-    added = sorted(set(after) - set(before))
-    removed = sorted(set(before) - set(after))
-    common = sorted(set(before) & set(after))
-    reshaped_codes = [
-        c for c in common if not shapely.equals_exact(before[c].geometry, after[c].geometry, 0)
-    ]
-    reshaped = []
-    if reshaped_codes:
-        old = areas_m2(np.array([before[c].geometry for c in reshaped_codes], dtype=object))
-        new_areas = areas_m2(np.array([after[c].geometry for c in reshaped_codes], dtype=object))
-        reshaped = [
-            {
-                "code": c,
-                "area_before_m2": round(float(a), 1),
-                "area_after_m2": round(float(b), 1),
-                "change_m2": round(float(b - a), 1),
-            }
-            for c, a, b in zip(reshaped_codes, old, new_areas, strict=True)
-        ]
-    moved = set(reshaped_codes)
-    updated = [
-        c
-        for c in common
-        if c not in moved
-        and (before[c].name, before[c].attributes) != (after[c].name, after[c].attributes)
-    ]
-    return {
-        "added": added,
-        "removed": removed,
-        "reshaped": reshaped,
-        "updated": updated,
-        "unchanged": len(common) - len(reshaped) - len(updated),
-    }
 
 
 @dataclass
@@ -244,15 +209,20 @@ def plan(
     sha256: str | None = None,
     tolerances: Tolerances = DEFAULT_TOLERANCES,
     tolerance_m: float = 30.0,
+    taken_from: int | None = None,
 ) -> Plan:
-    """The dry run of an upload. Per-feature faults raise :class:`InvalidInputError`."""
+    """The dry run of an upload (exported from generation ``taken_from``, if known).
+
+    Per-feature faults raise :class:`InvalidInputError`.
+    """
     base = store.active_generation()
     active = store.load_grids(base) if base is not None else []
     known = frozenset(g.code for g in active) if scope else frozenset()
-    uploaded = grids_from_features(features, known)
+    uploaded = unmasked(grids_from_features(features, known), active, features)
     grids = _resulting(active, uploaded, scope)
     problems = _orphans(grids) + check_topology(grids, tolerances)
-    result = Plan(grids, scope, sha256, problems, _diff(active, grids), base_generation=base)
+    result = Plan(grids, scope, sha256, problems, diff(active, grids), base_generation=base)
+    result.stale = staleness(store, taken_from, base, scope)
     with store.engine.connect() as conn:  # the roster serves codes: who would have nobody
         result.unstaffed = unstaffed(conn, [g.code for g in grids])
     if result.ok:

@@ -20,7 +20,7 @@ import pyproj
 from geogrid.errors import InvalidCRSError, InvalidInputError
 from geogrid.io import load_json
 
-__all__ = ["SUFFIXES", "Limits", "read_features"]
+__all__ = ["SUFFIXES", "Limits", "read_features", "source_generation"]
 
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 _LONLAT = {
@@ -128,10 +128,30 @@ def _geojson(path: Path) -> list:
 
 
 def _ogr(path: Path) -> list:
+    """The features of every layer of ``path`` (a GeoPackage holds one layer per level)."""
     import pyogrio
 
     try:
-        frame = pyogrio.read_dataframe(path)
+        layers = [
+            name
+            for name, kind in pyogrio.list_layers(path)
+            if kind is not None and name != "layer_styles"  # QGIS's styles: no features
+        ]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        raise _refuse(f"cannot read {path.name}: {err}") from err
+    features: list = []
+    for layer in layers or [None]:
+        features.extend(_ogr_layer(path, layer))
+    if not features:
+        raise _refuse(f"{path.name} has no features")
+    return features
+
+
+def _ogr_layer(path: Path, layer: str | None) -> list:
+    import pyogrio
+
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
         raise _refuse(f"cannot read {path.name}: {err}") from err
     if frame.crs is None:
@@ -144,10 +164,13 @@ def _ogr(path: Path) -> list:
     except pyproj.exceptions.CRSError as err:
         raise InvalidCRSError(f"cannot reproject from {frame.crs}: {err}") from err
     if frame.empty:
-        raise _refuse(f"{path.name} has no features")
+        return []
     collection = frame.to_geo_dict(drop_id=True)
     for feature in collection["features"]:
         props = feature["properties"]
+        for key, value in props.items():  # an empty cell of a number column reads as NaN
+            if isinstance(value, float) and value != value:
+                props[key] = None
         for key in ("code", "parent"):
             value = props.get(key)
             if isinstance(value, float):
@@ -186,11 +209,54 @@ def _zipped_shapefile(path: Path, limits: Limits) -> list:
             name = PurePosixPath(entry.filename.replace("\\", "/"))
             if name.is_absolute() or ".." in name.parts or ":" in entry.filename:
                 raise _refuse(f"unsafe path in the zip: {entry.filename!r}")
-        shapefiles = [e.filename for e in entries if e.filename.lower().endswith(".shp")]
-        if len(shapefiles) != 1:
-            raise _refuse(f"the zip must hold exactly one .shp, found {len(shapefiles)}")
+        shapefiles = sorted(e.filename for e in entries if e.filename.lower().endswith(".shp"))
+        if not shapefiles:
+            raise _refuse("the zip holds no .shp")
         try:
             archive.extractall(tmp)
         except (zipfile.BadZipFile, OSError, EOFError) as err:
             raise _refuse(f"the zip is damaged: {err}") from err
-        return _ogr(Path(tmp) / shapefiles[0])
+        # one .shp per level, as ogr2ogr or QGIS writes a GeoPackage's layers
+        return [f for name in shapefiles for f in _ogr(Path(tmp) / name)]
+
+
+def _gpkg_generation(path: Path) -> str | None:
+    import pyogrio
+
+    try:
+        layers = [name for name, kind in pyogrio.list_layers(path) if kind is not None]
+        info = pyogrio.read_info(path, layer=layers[0]) if layers else {}
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None
+    for metadata in (info.get("dataset_metadata"), info.get("layer_metadata")):
+        if metadata and "geogrid_generation" in metadata:
+            return metadata["geogrid_generation"]
+    return None
+
+
+def source_generation(path: str | os.PathLike, filename: str, features: list) -> int | None:
+    """The generation an exported file came from, if it says (see :mod:`.export`).
+
+    A GeoJSON export's top-level ``geogrid`` member or a GeoPackage's metadata
+    (``geogrid_generation``); else the ``generation`` property its features
+    carry (the API's exports), when they agree.
+    """
+    suffix = Path(filename).suffix.lower()
+    found = None
+    if suffix in (".geojson", ".json"):
+        data = load_json(path)
+        member = data.get("geogrid") if isinstance(data, dict) else None
+        found = member.get("generation") if isinstance(member, dict) else None
+    elif suffix == ".gpkg":
+        found = _gpkg_generation(Path(path))
+    if found is None:
+        stated = {
+            f["properties"].get("generation")
+            for f in features
+            if isinstance(f, dict) and isinstance(f.get("properties"), dict)
+        }
+        found = stated.pop() if len(stated) == 1 else None
+    try:
+        return int(found) if found is not None else None
+    except (TypeError, ValueError):
+        return None

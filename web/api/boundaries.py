@@ -8,10 +8,11 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
+from geogrid.boundaries.export import edit_geojson, edit_gpkg
 from geogrid.boundaries.redraw import Plan, commit, plan, rollback
-from geogrid.boundaries.upload import SUFFIXES, read_features
+from geogrid.boundaries.upload import SUFFIXES, read_features, source_generation
 from web.auth import current_user, require
-from web.params import CODE_PATTERN, bad, operation
+from web.params import CODE_PATTERN, args, bad, choice, grid_code, operation
 from web.state import state
 
 bp = Blueprint("boundaries", __name__, url_prefix="/api/v1")
@@ -36,6 +37,7 @@ def plan_upload(upload, scope: str | None) -> tuple[Plan, bytes]:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         features = read_features(path, upload.filename, current_app.config["UPLOAD_LIMITS"])
+        taken_from = source_generation(path, upload.filename, features)
     the_plan = plan(
         state().store,
         features,
@@ -43,6 +45,7 @@ def plan_upload(upload, scope: str | None) -> tuple[Plan, bytes]:
         sha256=hashlib.sha256(data).hexdigest(),
         tolerances=current_app.config["TOPOLOGY_TOLERANCES"],
         tolerance_m=current_app.config["TOLERANCE_M"],
+        taken_from=taken_from,
     )
     return the_plan, data
 
@@ -85,6 +88,39 @@ def upload_boundaries():
         current_app.config["TOLERANCE_M"],
     )
     return jsonify({**report, "committed": True, **done}), 201
+
+
+@bp.get("/boundaries/export")
+@operation(
+    grid_code("scope", "the grid whose subtree to export (default: the whole district)"),
+    choice("format", ("gpkg", "geojson"), "gpkg", "a GeoPackage (a layer per level) or GeoJSON"),
+    auth="administer",
+    responses={200: ("the grids for editing, with full attributes", "application/octet-stream")},
+)
+@require("admin")
+def export_for_edit():
+    """The active generation's grids under ``scope`` to edit in QGIS and upload again.
+
+    Full attributes (admins only), codes as text, coordinates as stored, and the
+    generation they came from (a GeoJSON ``geogrid`` member, GeoPackage
+    metadata), so an upload against a newer generation is flagged as stale.
+    """
+    query = args()
+    scope, store = query["scope"], state().store
+    name = f"grids-{scope or 'district'}-g{store.active_generation()}"
+    if query["format"] == "geojson":
+        response = jsonify(edit_geojson(store, scope))
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.geojson"'
+        return response
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.gpkg"
+        edit_gpkg(store, path, scope)
+        data = path.read_bytes()
+    return current_app.response_class(
+        data,
+        mimetype="application/geopackage+sqlite3",
+        headers={"Content-Disposition": f'attachment; filename="{name}.gpkg"'},
+    )
 
 
 @bp.get("/generations")
