@@ -20,6 +20,7 @@ from geogrid import codes
 from geogrid.boundaries.diff import diff
 from geogrid.boundaries.grids import grids_from_features
 from geogrid.boundaries.masks import unmasked
+from geogrid.boundaries.scoped import ordered
 from geogrid.boundaries.stale import staleness
 from geogrid.boundaries.topology import Problem, Tolerances, check_topology
 from geogrid.cases.dispatch import unstaffed
@@ -58,11 +59,12 @@ class Plan:
     #: three-level grids of the result that no 网格员 on the roster would serve
     unstaffed: list[str] = field(default_factory=list)
     stale: dict | None = None  #: the file is from an older generation (see .stale)
+    elsewhere: list[Problem] = field(default_factory=list)  #: not about the scope (.scoped)
 
     @property
     def ok(self) -> bool:
         """True if no problem is an error (warnings allow a commit)."""
-        return not any(p.severity == "error" for p in self.problems)
+        return not any(p.severity == "error" for p in self.problems + self.elsewhere)
 
     def report(self) -> dict:
         """The plan as JSON: counts, problems, the diff and the events that move."""
@@ -76,6 +78,11 @@ class Plan:
             "counts": {lv: counts.get(lv, 0) for lv in codes.LEVELS},
             "problem_counts": dict(sorted(kinds.items())),
             "problems": [p.as_dict() for p in self.problems],
+            "elsewhere": {
+                "errors": sum(p.severity == "error" for p in self.elsewhere),
+                "warnings": sum(p.severity == "warning" for p in self.elsewhere),
+                "problems": [p.as_dict() for p in self.elsewhere],
+            },
             "diff": self.diff,
             "events": self.events,
             "unstaffed": {"count": len(self.unstaffed), "codes": self.unstaffed[:_UNSTAFFED]},
@@ -220,8 +227,9 @@ def plan(
     known = frozenset(g.code for g in active) if scope else frozenset()
     uploaded = unmasked(grids_from_features(features, known), active, features)
     grids = _resulting(active, uploaded, scope)
-    problems = _orphans(grids) + check_topology(grids, tolerances)
+    problems, elsewhere = ordered(_orphans(grids) + check_topology(grids, tolerances), grids, scope)
     result = Plan(grids, scope, sha256, problems, diff(active, grids), base_generation=base)
+    result.elsewhere = elsewhere
     result.stale = staleness(store, taken_from, base, scope)
     with store.engine.connect() as conn:  # the roster serves codes: who would have nobody
         result.unstaffed = unstaffed(conn, [g.code for g in grids])
@@ -296,7 +304,9 @@ def commit(
     if not the_plan.ok:
         raise InvalidInputError(
             "the upload has errors; nothing was changed",
-            details=[p.as_dict() for p in the_plan.problems if p.severity == "error"][:50],
+            details=[
+                p.as_dict() for p in the_plan.problems + the_plan.elsewhere if p.severity == "error"
+            ][:50],
         )
     with store.write(boundaries=True) as conn:
         if (

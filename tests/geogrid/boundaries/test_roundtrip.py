@@ -192,3 +192,36 @@ def test_a_demo_community_round_trips_as_a_no_op(demo_grids, tmp_path):
 
 def test_small_district_fixture_is_what_the_file_says():
     assert len(read_grids(collection(small_features()))) == 14
+
+
+def test_a_scoped_preview_lists_its_own_problems_and_counts_the_rest(store):
+    # the micro grids of 甲社区第1网格 leave a gap (a warning) in street 001: not the
+    # business of an upload of 市场街社区 in street 002
+    data = edit_geojson(store, "410102002001")
+    result = plan(store, data["features"], scope="410102002001")
+    assert result.problems == []
+    elsewhere = result.report()["elsewhere"]
+    assert (elsewhere["errors"], elsewhere["warnings"]) == (0, 1)
+    assert elsewhere["problems"][0]["codes"] == ["410102001001001"]
+    # the same warning is about an upload of 甲社区 itself, and comes first there
+    own = plan(store, edit_geojson(store, "410102001001")["features"], scope="410102001001")
+    assert [p.codes for p in own.problems] == [["410102001001001"]] and own.elsewhere == []
+
+
+def test_errors_come_before_warnings(store):
+    data = edit_geojson(store, "410102001001")
+    for feature in data["features"]:  # grid 002 pushed west over grid 001: an overlap
+        if feature["properties"]["code"] == "410102001001002":
+            feature["geometry"]["coordinates"] = [
+                [
+                    [113.52, 34.70],
+                    [113.55, 34.70],
+                    [113.55, 34.73],
+                    [113.52, 34.73],
+                    [113.52, 34.70],
+                ]
+            ]
+    result = plan(store, data["features"], scope="410102001001")
+    severities = [p.severity for p in result.problems]
+    assert "error" in severities and severities == sorted(severities)  # error < warning
+    assert not result.ok
