@@ -82,10 +82,12 @@ def _operation(view, method: str, path_params: list[dict]) -> dict:
     return op
 
 
-def _response(what: str, media: str | None) -> dict:
+def _response(what: str, media: str | tuple[str, ...] | None) -> dict:
+    """An answer: its description and its media type (or the several it may have)."""
     if media is None:
         return {"description": what}
-    return {"description": what, "content": {media: {"schema": {}}}}
+    kinds = (media,) if isinstance(media, str) else media
+    return {"description": what, "content": {kind: {"schema": {}} for kind in kinds}}
 
 
 def document(app: Flask) -> dict:

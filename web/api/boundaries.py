@@ -95,7 +95,12 @@ def upload_boundaries():
     grid_code("scope", "the grid whose subtree to export (default: the whole district)"),
     choice("format", ("gpkg", "geojson"), "gpkg", "a GeoPackage (a layer per level) or GeoJSON"),
     auth="administer",
-    responses={200: ("the grids for editing, with full attributes", "application/octet-stream")},
+    responses={
+        200: (
+            "the grids for editing, with full attributes",
+            ("application/geopackage+sqlite3", "application/json"),
+        )
+    },
 )
 @require("admin")
 def export_for_edit():
