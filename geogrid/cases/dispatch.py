@@ -24,11 +24,10 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from geogrid.cases.categories import Category
-from geogrid.cases.workflow import OPEN, transition
+from geogrid.cases.workflow import OPEN, record_step, transition
 from geogrid.errors import ConflictError, InvalidInputError
 from geogrid.parse import MAX_ID, check_text
-from geogrid.storage.schema import departments, event_history, events, staff, staff_grids
-from geogrid.times import to_db_time
+from geogrid.storage.schema import departments, events, staff, staff_grids
 
 __all__ = [
     "GRID_WORKERS",
@@ -237,18 +236,7 @@ def reassign(
     )
     if updated.rowcount != 1:
         raise ConflictError(f"event {row.id} changed meanwhile; read it again and retry")
-    conn.execute(
-        sa.insert(event_history).values(
-            event_id=row.id,
-            at=to_db_time(now),
-            actor=actor,
-            from_status=row.status,
-            to_status=row.status,
-            note=note,
-            assignee=assignee,
-            public=public,
-        )
-    )
+    record_step(conn, row.id, now, actor, row.status, row.status, note, assignee, public)
 
 
 def unstaffed(conn: sa.Connection, codes: list[str]) -> list[str]:

@@ -38,6 +38,7 @@ __all__ = [
     "check_status",
     "check_transition",
     "next_state",
+    "record_step",
     "stage_due",
     "transition",
 ]
@@ -198,13 +199,28 @@ def transition(
     )
     if updated.rowcount != 1:
         raise ConflictError(f"event {row.id} changed meanwhile; read it again and retry")
+    record_step(conn, row.id, now, actor, row.status, target, note, assignee, public)
+
+
+def record_step(
+    conn,
+    event_id: int,
+    at,
+    actor: str,
+    from_status,
+    to_status: str,
+    note="",
+    assignee=None,
+    public=False,
+) -> None:
+    """One step of a case's history: who, when, from, to, the note and any new assignee."""
     conn.execute(
         sa.insert(event_history).values(
-            event_id=row.id,
-            at=to_db_time(now),
+            event_id=event_id,
+            at=to_db_time(at),
             actor=actor,
-            from_status=row.status,
-            to_status=target,
+            from_status=from_status,
+            to_status=to_status,
             note=note,
             assignee=assignee,
             public=public,

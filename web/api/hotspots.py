@@ -38,8 +38,7 @@ _NOT_COUNTED = ("merged", "rejected")
 
 
 def _cache() -> tuple[threading.Lock, OrderedDict]:
-    found = current_app.extensions.setdefault("geogrid_hot", (threading.Lock(), OrderedDict()))
-    return found
+    return current_app.extensions.setdefault("geogrid_hot", (threading.Lock(), OrderedDict()))
 
 
 def cached(key: tuple, compute):
