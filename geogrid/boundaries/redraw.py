@@ -20,7 +20,7 @@ from geogrid import codes
 from geogrid.boundaries.diff import diff
 from geogrid.boundaries.grids import grids_from_features
 from geogrid.boundaries.masks import unmasked
-from geogrid.boundaries.scoped import ordered
+from geogrid.boundaries.scoped import ordered, where
 from geogrid.boundaries.stale import staleness
 from geogrid.boundaries.topology import Problem, Tolerances, check_topology
 from geogrid.cases.dispatch import unstaffed
@@ -77,11 +77,11 @@ class Plan:
             "base_generation": self.base_generation,
             "counts": {lv: counts.get(lv, 0) for lv in codes.LEVELS},
             "problem_counts": dict(sorted(kinds.items())),
-            "problems": [p.as_dict() for p in self.problems],
+            "problems": where([p.as_dict() for p in self.problems], self.grids),
             "elsewhere": {
                 "errors": sum(p.severity == "error" for p in self.elsewhere),
                 "warnings": sum(p.severity == "warning" for p in self.elsewhere),
-                "problems": [p.as_dict() for p in self.elsewhere],
+                "problems": where([p.as_dict() for p in self.elsewhere], self.grids),
             },
             "diff": self.diff,
             "events": self.events,

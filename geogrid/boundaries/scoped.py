@@ -15,7 +15,7 @@ from geogrid import codes
 from geogrid.boundaries.topology import Problem
 from geogrid.grid import Grid
 
-__all__ = ["near_scope", "ordered"]
+__all__ = ["near_scope", "ordered", "where"]
 
 _TOUCH_DEG = 1e-6  # ~0.1 m: grids sharing an edge or a corner with the scope
 
@@ -66,3 +66,21 @@ def ordered(problems: list[Problem], grids: list[Grid], scope: str | None) -> tu
     for problem in problems:
         (close if _is_near(problem, scope, near, area) else far).append(problem)
     return sorted(close, key=lambda p: rank.get(p.severity, 2)), far
+
+
+def where(problems: list[dict], grids: list[Grid]) -> list[dict]:
+    """Each problem with ``bounds`` (lon/lat box) to zoom the preview map to, or None.
+
+    The box of its geometry; for a problem counted without one, the box of the
+    grids it names.
+    """
+    by_code = {g.code: g.geometry for g in grids}
+    for problem in problems:
+        if problem.get("geometry"):
+            box = shapely.bounds(shapely.geometry.shape(problem["geometry"]))
+        else:
+            shapes = [by_code[c] for c in problem["codes"] if c in by_code]
+            box = shapely.total_bounds(shapes) if shapes else None
+        ok = box is not None and bool(np.all(np.isfinite(box)))
+        problem["bounds"] = [round(float(v), 7) for v in box] if ok else None
+    return problems

@@ -220,8 +220,26 @@
     });
   }
 
+  // A page holding this map in a frame (the redraw preview) asks it to zoom to a
+  // place: {geogrid: "zoom", bounds: [west, south, east, north]}; outlined briefly.
+  function zoomMessages(map) {
+    var focus = null;
+    window.addEventListener("message", function (ev) {
+      var d = ev.data;
+      if (ev.source !== window.parent || !d || d.geogrid !== "zoom") return;
+      var b = d.bounds;
+      if (!Array.isArray(b) || b.length !== 4 || !b.every(isFinite)) return;
+      var box = [[b[1], b[0]], [b[3], b[2]]];
+      if (focus) map.removeLayer(focus);
+      focus = L.rectangle(box, {color: "#6a00a8", weight: 4, fill: false,
+        interactive: false}).addTo(map);
+      map.fitBounds(box, {maxZoom: 19, padding: [24, 24]});
+    });
+  }
+
   function done(map) {
     zoomLinks(map);
+    zoomMessages(map);
     loaded = true;
     busy(0);
   }

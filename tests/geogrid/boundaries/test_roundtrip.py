@@ -175,18 +175,19 @@ def test_a_geopackage_upload_reads_every_layer(store, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_demo_community_round_trips_as_a_no_op(demo_grids, tmp_path):
+@pytest.mark.parametrize("scope", [None, "410102001001"])
+def test_the_demo_district_round_trips_as_a_no_op_in_every_format(demo_grids, tmp_path, scope):
     store = Store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
     store.migrate()
     store.import_grids(demo_grids)
-    scope = "410102001001"
-    gpkg = tmp_path / "community.gpkg"
+    gpkg = tmp_path / "grids.gpkg"
     edit_gpkg(store, gpkg, scope)
-    geojson = tmp_path / "community.geojson"
+    geojson = tmp_path / "grids.geojson"
     geojson.write_text(json.dumps(edit_geojson(store, scope)), encoding="utf-8")
-    for path in (gpkg, geojson):
+    for path in (gpkg, geojson, shapefiles(gpkg, tmp_path)):
         result = upload(store, path, scope)
-        assert changes(result) == NOTHING and result.ok, path.suffix
+        assert changes(result) == NOTHING and result.ok, (path.suffix, changes(result))
+        assert result.stale is None
     store.close()
 
 
@@ -225,3 +226,16 @@ def test_errors_come_before_warnings(store):
     severities = [p.severity for p in result.problems]
     assert "error" in severities and severities == sorted(severities)  # error < warning
     assert not result.ok
+
+
+def test_every_problem_says_where_to_zoom(store):
+    from geogrid.boundaries.scoped import where
+
+    data = edit_geojson(store, "410102001001")
+    report = plan(store, data["features"], scope="410102001001").report()
+    assert report["problems"][0]["bounds"] == [113.5, 34.7, 113.525, 34.73]  # the gap
+    grids = store.load_grids()
+    # a problem counted without its geometry: the box of the grids it names
+    bare = where([{"geometry": None, "codes": ["410102001001001", "nope"]}], grids)
+    assert bare[0]["bounds"] == [113.5, 34.7, 113.525, 34.73]
+    assert where([{"geometry": None, "codes": ["nope"]}], grids)[0]["bounds"] is None
