@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyogrio
 import pytest
+import shapely
 from grids_inline import collection, small_features
 
 from geogrid.boundaries.export import edit_geojson, edit_gpkg
@@ -239,3 +240,70 @@ def test_every_problem_says_where_to_zoom(store):
     bare = where([{"geometry": None, "codes": ["410102001001001", "nope"]}], grids)
     assert bare[0]["bounds"] == [113.5, 34.7, 113.525, 34.73]
     assert where([{"geometry": None, "codes": ["nope"]}], grids)[0]["bounds"] is None
+
+
+@pytest.mark.slow
+def test_the_gis_officers_walk_on_the_demo_district(demo_grids, tmp_path):
+    """The issue's walk on one demo community: masked export, a shifted grid, a moved vertex."""
+    from shapely.affinity import translate
+    from shapely.geometry import mapping, shape
+
+    from geogrid.boundaries.scoped import near_scope
+    from geogrid.cases.categories import load_categories
+    from geogrid.cases.intake import Intake
+
+    store = Store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    store.migrate()
+    store.import_grids(demo_grids)
+    scope = "410102001001"
+    original = edit_geojson(store, scope)
+    # 1. what an operator of another street reads (phones masked, generation): a no-op
+    masked = [
+        grid_to_feature(g, {"generation": 1}, contacts=False)
+        for g in store.load_grids()
+        if g.code.startswith(scope)
+    ]
+    assert sum("****" in str(f["properties"].get("phone")) for f in masked) == 375
+    result = plan(store, masked, scope=scope)
+    assert changes(result) == NOTHING and result.ok
+    # 2. one grid shifted by ~25 m: its errors come first, nothing from outside the scope
+    # and its neighbours; the rest of the district is one count
+    shifted = copy.deepcopy(original)
+    for feature in shifted["features"]:
+        if feature["properties"]["code"] == "410102001001007":
+            moved = translate(shape(feature["geometry"]), xoff=0.00027)
+            feature["geometry"] = json.loads(json.dumps(mapping(moved)))
+    result = plan(store, shifted["features"], scope=scope)
+    assert not result.ok and result.problems[0].severity == "error"
+    near = near_scope(result.grids, scope)
+    inside = shapely.union_all([g.geometry for g in result.grids if g.code.startswith(scope)])
+    for p in result.problems:
+        assert set(p.codes) & near or shape(p.geometry).distance(inside) < 1e-5, p.message
+    assert sum(p.severity == "error" for p in result.problems) >= 3
+    for p in result.elsewhere:
+        assert not any(c.startswith(scope) for c in p.codes), p.message
+    assert result.report()["elsewhere"]["warnings"] > 1000
+    # 3. one vertex two micro grids share, moved ~2 m: reshaped 2, the event there moves
+    edited = json.loads(json.dumps(original))  # as a file holds it: lists
+    a, b = "41010200100100105", "41010200100100108"
+    rings = {f["properties"]["code"]: f["geometry"]["coordinates"][0] for f in edited["features"]}
+    vertex = sorted(set(map(tuple, rings[a])) & set(map(tuple, rings[b])))[0]
+    for code in (a, b):
+        rings[code][:] = [
+            [vertex[0] + 2e-5, vertex[1]] if tuple(p) == vertex else p for p in rings[code]
+        ]
+    before = next(g for g in store.load_grids() if g.code == a).geometry
+    swept = before.symmetric_difference(shape({"type": "Polygon", "coordinates": [rings[a]]}))
+    spot = swept.representative_point()
+    Intake(store, load_categories()).submit(
+        [{"lon": spot.x, "lat": spot.y, "category": "noise"}], "t", store.index(), datetime.now(UTC)
+    )
+    result = plan(store, edited["features"], scope=scope)
+    assert result.ok and changes(result) == NOTHING | {"reshaped": 2}
+    assert [r["code"] for r in result.diff["reshaped"]] == [a, b]
+    assert result.events["open_moved"] == 1
+    assert commit(store, result, "gis", datetime.now(UTC))["events_reassigned"] == 1
+    # 4. the file exported before that commit is now stale, and says what changed since
+    stale = plan(store, original["features"], scope=scope, taken_from=1)
+    assert stale.stale["changed"] == [a, b]
+    store.close()
