@@ -50,6 +50,7 @@ bench: $(TSTAMP) system-packages
 	$(BIN)/geogrid bench-stats
 	$(BIN)/geogrid bench-cases
 	$(BIN)/geogrid bench-hotspots
+	$(BIN)/geogrid bench-live
 	$(BIN)/geogrid bench-assign-file
 	$(BIN)/geogrid bench-workers
 	$(BIN)/geogrid bench-load

@@ -380,10 +380,14 @@ def import_stations_cmd(ctx: click.Context, file: Path) -> None:
 
 def _people_commands() -> None:
     """``user`` and ``staff`` live in :mod:`geogrid.peoplecli` (they need ``open_store``)."""
+    from geogrid.briefcli import brief
     from geogrid.peoplecli import staff, user
+    from geogrid.tilescli import tiles
 
     main.add_command(user)
     main.add_command(staff)
+    main.add_command(brief)
+    main.add_command(tiles)
 
 
 _people_commands()

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "WORKER_STEPS",
     "may_act_on",
+    "may_read_area_brief",
     "may_read_case",
     "may_read_events",
     "may_see_grid_contacts",
@@ -59,6 +60,17 @@ WORKER_STEPS = (("dispatched", "handling"), ("handling", "resolved"))
 def may_read_events(user: User | None) -> bool:
     """True if ``user`` reads events whole (text, notes), masked or not; else the public view."""
     return user is not None and user.can("read")
+
+
+def may_read_area_brief(user: User | None, code: str) -> bool:
+    """True if ``user`` may read the daily brief of grid ``code``.
+
+    Readers (viewers, operators, admins) whose scope covers ``code``: a street
+    operator reads the brief of their street and its communities only.
+    """
+    if not may_read_events(user):
+        return False
+    return user.role == "admin" or user.scope is None or code.startswith(user.scope)
 
 
 def may_see_personal(user: User | None, district: str | None, street: str | None) -> bool:

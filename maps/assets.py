@@ -36,6 +36,11 @@ _CSS = """
 .gg-station { background: #2b8cbe; border: 2px solid #fff; border-radius: 50%;
               box-shadow: 0 0 2px #000; }
 .leaflet-container { background: #f4f4f0; }
+.gg-legend { background: rgba(255,255,255,.9); padding: 4px 8px; border-radius: 4px;
+             font-size: 12px; line-height: 18px; box-shadow: 0 0 3px rgba(0,0,0,.3); }
+.gg-legend-title { font-weight: bold; }
+.gg-legend i { display: inline-block; width: 14px; height: 12px; margin-right: 6px;
+               vertical-align: middle; border: 1px solid #bbb; }
 """
 
 

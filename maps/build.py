@@ -6,10 +6,13 @@ aggregates embedded, fine levels fetched by bounding box when zoomed in.
 
 from __future__ import annotations
 
+import html
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import folium
+import numpy as np
 from folium.plugins import HeatMap
 
 from maps.assets import helper_element, inline_assets, use_local_assets
@@ -18,12 +21,13 @@ from maps.text import labels
 
 __all__ = ["TILES", "MapSpec", "build_map", "standalone_html"]
 
-TILES = ("none", "osm", "tianditu", "amap")
+TILES = ("none", "osm", "tianditu", "amap")  # and "mbtiles" where a file is configured
 _TIANDITU = (
     "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
     "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
     "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
 )
+_MAX_ZOOM = 19  # the map's deepest zoom
 _HOT = {"hot99": "#b2182b", "hot95": "#ef8a62", "cold95": "#67a9cf", "cold99": "#2166ac"}
 # emerging categories: reds for hot (darker: stronger or growing), blues for cold
 _EMERGING = {
@@ -44,6 +48,8 @@ class MapSpec:
     lang: str = "zh"
     tiles: str = "none"
     tianditu_key: str | None = None
+    # tiles="mbtiles": {"url": "/tiles/{z}/{x}/{y}", "minzoom", "maxzoom", "bounds", "attribution"}
+    mbtiles: dict | None = None
     asset_base: str = "/static/vendor"
     streets: dict | None = None
     communities: dict | None = None
@@ -83,8 +89,55 @@ def _tiles(m: folium.Map, spec: MapSpec) -> None:
             name="amap",
             control=False,
         ).add_to(m)
+    elif spec.tiles == "mbtiles":
+        _mbtiles(m, spec.mbtiles)
     elif spec.tiles != "none":
         raise ValueError(f"tiles must be one of {', '.join(TILES)}, got {spec.tiles!r}")
+
+
+def _mbtiles(m: folium.Map, source: dict | None) -> None:
+    """The app's own tiles from an MBTiles file, scaled up past the file's deepest zoom."""
+    if not source:
+        raise ValueError("tiles 'mbtiles' needs spec.mbtiles: the tiles' url and zooms")
+    x0, y0, x1, y1 = source["bounds"]
+    folium.TileLayer(
+        source["url"],
+        # Leaflet writes the attribution as HTML: the file's text goes in as text
+        attr=html.escape(source.get("attribution") or "MBTiles"),
+        min_zoom=source["minzoom"],
+        max_native_zoom=source["maxzoom"],
+        max_zoom=_MAX_ZOOM,
+        bounds=[[y0, x0], [y1, x1]],  # no requests for tiles the file cannot have
+        name="mbtiles",
+        control=False,
+    ).add_to(m)
+
+
+#: open cases per grid, from none (near white) to many (dark red)
+_SHADES = ["#f7f4f0", "#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
+
+
+def choropleth(rows: list[dict], title: str) -> dict:
+    """Classes of open cases per grid: none, then from the 50th, 80th and 95th percentiles.
+
+    >>> c = choropleth([{"grid": str(n), "open": n} for n in (1, 2, 3, 4, 9)], "open")
+    >>> c["breaks"], c["labels"]
+    ([1, 3, 4], ['0', '1–2', '3', '≥ 4'])
+    """
+    counts = {r["grid"]: r["open"] for r in rows if r["open"]}
+    breaks = [1]
+    if counts:
+        values = np.array(sorted(counts.values()))
+        for q in (0.5, 0.8, 0.95):
+            edge = int(np.quantile(values, q, method="lower"))  # a count some grid has
+            if edge > breaks[-1]:
+                breaks.append(edge)
+    names = ["0"]
+    for lo, hi in itertools.pairwise(breaks):
+        names.append(str(lo) if hi - 1 == lo else f"{lo}–{hi - 1}")
+    names.append(f"≥ {breaks[-1]}")
+    colors = [_SHADES[0], *_SHADES[len(_SHADES) - len(breaks) :]]
+    return {"counts": counts, "breaks": breaks, "labels": names, "colors": colors, "title": title}
 
 
 def _style(color: str, weight: float, fill: float = 0.0, **extra) -> dict:
@@ -101,8 +154,8 @@ def _new_map(spec: MapSpec) -> folium.Map:
         prefer_canvas=True,
         # map options, not tile options: Leaflet.markercluster needs a maxZoom with no tiles
         min_zoom=8,
-        max_zoom=19,
-        maxZoom=19,
+        max_zoom=_MAX_ZOOM,
+        maxZoom=_MAX_ZOOM,
         minZoom=8,
         control_scale=True,
     )
@@ -171,14 +224,33 @@ def build_map(spec: MapSpec) -> folium.Map:
 
     polygons(spec.streets, "layer_streets", _style("#333333", 2.5))
     polygons(spec.communities, "layer_communities", _style("#555555", 1.5, dashArray="4"))
-    if spec.grids is not None:
-        polygons(spec.grids, "layer_grids", _style("#888888", 0.8))
+    shades = choropleth(spec.grid_events, words["legend_open"])
+    if spec.grids is not None:  # standalone: the embedded grids are the choropleth
+        polygons(spec.grids, "layer_grids", _style("#999999", 0.5, 0.7), choropleth=shades)
     elif spec.grids_url:
         _lazy_grids(m, spec, tip, words)
+        LazyGridLayer(
+            {
+                **tip,
+                "url": spec.grids_url,
+                "level": "grid",
+                "minZoom": 10,
+                "maxZoom": 15,
+                "query": spec.query,
+                "style": _style("#999999", 0.4, 0.7),
+                "choropleth": shades,
+            },
+            words["layer_choropleth"],
+        ).add_to(m)
     polygons(spec.dedicated, "layer_dedicated", _style("#7b3294", 2, 0.15))
     polygons(spec.uncovered, "layer_uncovered", _style("#fdae61", 0.5, 0.3), show=False)
     polygons(
-        spec.hot, "layer_hot", _style("#999999", 0.5, 0.55), classKey="gi_class", classColors=_HOT
+        spec.hot,
+        "layer_hot",
+        _style("#999999", 2.5),
+        classKey="gi_class",
+        classColors=_HOT,
+        outline=True,  # over the choropleth, not instead of it
     )
     if spec.emerging_url:
         FetchOnceLayer(
@@ -192,7 +264,9 @@ def build_map(spec: MapSpec) -> folium.Map:
             words["layer_emerging"],
         ).add_to(m)
     _heat(m, spec, words)
-    DataLayer("gridEvents", spec.grid_events, tip, words["layer_grid_events"]).add_to(m)
+    DataLayer(
+        "gridEvents", spec.grid_events, {**tip, "minZoom": 14}, words["layer_grid_events"]
+    ).add_to(m)
     if spec.events_url:
         _lazy_events(m, spec, tip, words)
     DataLayer(

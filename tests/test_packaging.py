@@ -31,6 +31,8 @@ DATA = [
     "web/static/vendor/leaflet/images/marker-icon.png",
     "web/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
     "web/static/vendor/leaflet.heat/leaflet-heat.js",
+    "web/static/vendor/echarts/echarts.min.js",
+    "web/static/trend.js",
     "geodata/demo/grids.geojson.gz",
 ]
 

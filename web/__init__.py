@@ -67,7 +67,7 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
 
 def _register_blueprints(app: Flask) -> None:
     """Every surface's blueprint; the token-authenticated and read-only ones skip CSRF."""
-    from web import errors, open311
+    from web import errors, open311, tiles
     from web.api import (
         boundaries,
         docs,
@@ -79,9 +79,11 @@ def _register_blueprints(app: Flask) -> None:
         reports,
         staff,
         stations,
+        stream,
+        trends,
     )
     from web.ogc import views as ogc
-    from web.pages import admin, cases, login, mapview, residents
+    from web.pages import admin, brief, cases, login, mapview, residents
 
     errors.register(app)
     app.before_request(_photo_limit)  # before any hook reads the form
@@ -89,15 +91,18 @@ def _register_blueprints(app: Flask) -> None:
     csrf = CSRFProtect(app)
     for module in (login, grids, events, stations, mapview, mapdata, boundaries, admin, docs):
         app.register_blueprint(module.bp)
-    for module in (cases, staff, reports, residents, hotspots):
+    for module in (cases, staff, reports, residents, hotspots, stream):
         app.register_blueprint(module.bp)
-    for module in (open311, ogc, downloads):
+    app.register_blueprint(trends.bp)
+    app.register_blueprint(brief.bp)
+    for module in (open311, ogc, downloads, tiles):
         app.register_blueprint(module.bp)
     for module in (grids, events, stations, mapview, mapdata, boundaries, open311, docs, staff):
         csrf.exempt(module.bp)  # bearer tokens, or reads only: see web.auth
     # no credentials at all: a forged request could do no more than the resident's own
     csrf.exempt(reports.bp)
     csrf.exempt(hotspots.bp)  # reads only
+    csrf.exempt(stream.bp)  # reads only
     csrf.exempt(residents.bp)
 
 

@@ -51,6 +51,12 @@ def defaults() -> dict:
         "TRACK_LOOKUP_LIMIT": "30/hour",
         # /report also shows open and resolved reports per grid of the last 30 days
         "PUBLIC_MAP": False,
+        # the live stream (/api/v1/stream): streams per worker process (each holds one of
+        # its threads, not a database connection), how often each polls the store, and how
+        # long one lasts before the browser reconnects (resuming by Last-Event-ID)
+        "STREAM_SLOTS": 4,
+        "STREAM_POLL_SECONDS": 0.5,
+        "STREAM_SECONDS": 300.0,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
         "TRUSTED_PROXIES": [],

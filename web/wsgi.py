@@ -47,6 +47,8 @@ class GeogridServer(BaseApplication):
             "proc_name": "geogrid",
             # gunicorn 23+ would open a control socket in ~/.gunicorn; nothing here uses it
             "control_socket_disable": True,
+            # live streams (/api/v1/stream) end at their next poll when the worker stops
+            "post_worker_init": _streams_end_on_exit,
         }
         super().__init__()
 
@@ -78,6 +80,28 @@ def _warm(app, warm) -> None:
     logging.getLogger("gunicorn.error").info(
         "worker %s warmed up in %.1f s", os.getpid(), time.perf_counter() - start
     )
+
+
+def _streams_end_on_exit(worker) -> None:
+    """Make a stopping worker (TERM, INT, QUIT) end its live streams at their next poll.
+
+    gunicorn waits for a stopping worker's requests; a stream would otherwise
+    hold it for the whole graceful timeout.
+    """
+    import signal
+
+    from web.api.stream import STOPPING
+
+    def first_the_streams(handler):
+        def handle(sig, frame):
+            STOPPING.set()
+            handler(sig, frame)
+
+        return handle
+
+    signal.signal(signal.SIGTERM, first_the_streams(worker.handle_exit))
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, first_the_streams(worker.handle_quit))
 
 
 def _import_modules() -> None:

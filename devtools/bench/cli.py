@@ -19,6 +19,7 @@ __all__ = [
     "bench_cases",
     "bench_hotspots",
     "bench_intake",
+    "bench_live",
     "bench_load",
     "bench_map",
     "bench_redraw",
@@ -360,4 +361,24 @@ def bench_hotspots(ctx: click.Context, repeat: int, as_json: bool) -> None:
         f"  map base built once per worker: {r['base_build_ms']} ms\n"
         f"  9,999 permutations, kernels compiled: {r['permutation_9999_ms']} ms\n"
         f"  emerging hot spots, 8 weeks: {r['emerging_8_weeks_ms']} ms"
+    )
+
+
+@click.command("bench-live")
+@click.option("--clients", default=3, show_default=True, type=click.IntRange(1, 4))
+@click.option("--events", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def bench_live(ctx: click.Context, clients: int, events: int, as_json: bool) -> None:
+    """The live stream's lag under two gunicorn workers, beside its 2 s target."""
+    from devtools.bench.live import run_live
+
+    r = run_live(_demo_store(ctx), clients, events)
+    if as_json:
+        click.echo(json.dumps(r))
+        return
+    click.echo(
+        f"/api/v1/stream, 2 workers, {r['clients']} clients x {r['events']} events posted: "
+        f"lag median {r['median_s']} s, p95 {r['p95_s']} s, max {r['max_s']} s "
+        f"(target <= {r['target_s']} s); missed {r['missed']}"
     )

@@ -26,7 +26,7 @@ from geogrid.reports.columns import NOT_SET, Columns, columns_of
 from geogrid.storage.schema import events
 from geogrid.times import utc
 
-__all__ = ["closure", "frame_of", "rates", "stats"]
+__all__ = ["CaseGrades", "closure", "frame_of", "rates", "rows_of", "stats"]
 
 _LEVELS = ("street", "community", "grid")
 
@@ -113,7 +113,7 @@ def _medians(keys: np.ndarray, values: np.ndarray, n_keys: int) -> list:
     return [None if np.isnan(m) else round(m / 3.6e9, 2) for m in out.tolist()]
 
 
-class _Cases:
+class CaseGrades:
     """Which of ``rows`` are due, closed and closed on time in [start, end)."""
 
     def __init__(self, c: Columns, rows: np.ndarray, start: int, end: int) -> None:
@@ -179,10 +179,10 @@ def stats(
     start = pd.Timestamp(utc(start)) if start else None
     end = pd.Timestamp(utc(end)) if end else pd.Timestamp(utc(now)) + pd.Timedelta(1, "us")
     lo, hi = (NOT_SET if start is None else _micros(start)), _micros(end)
-    rows = _rows_of(conn, c, code)
+    rows = rows_of(conn, c, code)
     in_period = (c.reported_at[rows] >= lo) & (c.reported_at[rows] < hi)
     reported = rows[in_period]
-    cases = _Cases(c, rows, lo, hi)
+    cases = CaseGrades(c, rows, lo, hi)
     out = {
         "code": code,
         "from": None if start is None else start.isoformat(),
@@ -204,7 +204,7 @@ def stats(
     return out
 
 
-def _rows_of(conn: sa.Connection, c: Columns, code: str | None) -> np.ndarray:
+def rows_of(conn: sa.Connection, c: Columns, code: str | None) -> np.ndarray:
     """The positions in ``c`` of the events in ``code``'s subtree (all if None)."""
     if not code:
         return np.arange(len(c))

@@ -72,6 +72,13 @@
     if (opts.classColors && p[opts.classKey] && opts.classColors[p[opts.classKey]]) {
       s.fillColor = opts.classColors[p[opts.classKey]];
       s.color = s.fillColor;
+      if (opts.outline) s.fillOpacity = 0;  // outlined: the choropleth under it stays readable
+    }
+    if (opts.choropleth) {
+      var c = opts.choropleth, n = c.counts[p.code] || 0, k = 0;
+      while (k < c.breaks.length && n >= c.breaks[k]) k += 1;
+      s.fillColor = c.colors[k];
+      p.events = n;
     }
     if (p.uncovered && opts.uncoveredStyle) Object.assign(s, opts.uncoveredStyle);
     return s;
@@ -85,7 +92,10 @@
     var controller = null;
     function refresh() {
       if (!map.hasLayer(layer)) return;
-      if (map.getZoom() < opts.minZoom) { layer.clearLayers(); return; }
+      var z = map.getZoom();
+      if (z < opts.minZoom || (opts.maxZoom && z > opts.maxZoom)) {
+        layer.clearLayers(); return;
+      }
       if (controller) controller.abort();
       controller = new AbortController();
       var b = map.getBounds();
@@ -101,7 +111,29 @@
     }
     map.on("moveend", refresh);
     layer.on("add", refresh);
+    if (opts.choropleth) legend(map, layer, opts.choropleth);
     return layer;
+  }
+
+  /* The choropleth's legend, shown with its layer. */
+  function legend(map, layer, c) {
+    var control = L.control({position: "bottomright"});
+    control.onAdd = function () {
+      var box = el("div", "gg-legend");
+      box.appendChild(el("div", "gg-legend-title", c.title));
+      c.labels.forEach(function (text, k) {
+        var row = el("div");
+        var swatch = el("i");
+        swatch.style.background = c.colors[k];
+        row.appendChild(swatch);
+        row.appendChild(document.createTextNode(text));
+        box.appendChild(row);
+      });
+      return box;
+    };
+    layer.on("add", function () { control.addTo(map); });
+    layer.on("remove", function () { control.remove(); });
+    if (map.hasLayer(layer)) control.addTo(map);
   }
 
   /* A layer fetched whole the first time it is shown (emerging hot spots: one request,
@@ -134,6 +166,15 @@
    * count, coloured by the commonest status, a red ring where any is overdue. */
   function gridEvents(rows, opts) {
     var group = keep("grid-events", L.featureGroup());
+    var markers = [];
+    // circles only where they can be read: at district zoom the choropleth says it
+    function update() {
+      var show = !opts.minZoom || group._map.getZoom() >= opts.minZoom;
+      if (show && !group.getLayers().length) markers.forEach(function (m) { group.addLayer(m); });
+      if (!show && group.getLayers().length) group.clearLayers();
+    }
+    group.on("add", function () { group._map.on("zoomend", update); update(); });
+    group.on("remove", function () { group._map.off("zoomend", update); });
     rows.forEach(function (r) {
       var m = L.circleMarker([r.lat, r.lon], {
         radius: Math.min(22, 4 + Math.sqrt(r.open) * 1.6),
@@ -148,7 +189,7 @@
         });
         return table(null, rows2);
       });
-      group.addLayer(m);
+      markers.push(m);
     });
     return group;
   }
@@ -237,9 +278,32 @@
     });
   }
 
+  // On a phone the layer list starts folded (its toggle unfolds it, a tap on the map
+  // folds it) and the side panel is a bottom sheet that its handle opens and closes.
+  function phone(map) {
+    if (!window.matchMedia || !window.matchMedia("(max-width: 700px)").matches) return;
+    var list = document.querySelector(".leaflet-control-layers");
+    if (list) {
+      list.classList.add("gg-folded");
+      list.querySelector(".leaflet-control-layers-toggle").addEventListener("click", function (ev) {
+        ev.preventDefault();
+        list.classList.toggle("gg-folded");
+      });
+      map.on("click", function () { list.classList.add("gg-folded"); });
+    }
+    var handle = document.getElementById("sheet-handle"), panel = document.getElementById("panel");
+    if (handle && panel) {
+      handle.addEventListener("click", function () {
+        var open = panel.classList.toggle("open");
+        handle.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    }
+  }
+
   function done(map) {
     zoomLinks(map);
     zoomMessages(map);
+    phone(map);
     loaded = true;
     busy(0);
   }

@@ -64,6 +64,7 @@ def fuzz_app(store, clock):
     )
     assert answer.status_code == 200
     app.config["FUZZ_HEADERS"] = headers
+    app.config["STREAM_SECONDS"] = 0.2  # a live stream ends soon enough to be read whole
     return app
 
 

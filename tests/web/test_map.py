@@ -131,7 +131,8 @@ def test_filters_narrow_the_panel(api, tokens):
     )
     whole = api.get("/").get_data(as_text=True)
     one = api.get("/?code=410102002&category=sanitation").get_data(as_text=True)
-    assert '<td class="n big">2</td>' in whole and '<td class="n big">1</td>' in one
+    big = '<td class="n big" data-stat="reported">{}</td>'
+    assert big.format(2) in whole and big.format(1) in one
 
 
 def test_stations_api(api, with_stations, tokens):
@@ -355,3 +356,10 @@ def test_the_pages_on_disk_are_bounded(tmp_path):
         cache.put(f"key{k}", 1, None, "<html>")
     assert len(list(tmp_path.glob("*.html"))) == 16
     assert cache.get("key39", 1, datetime.now(UTC)) == "<html>"
+
+
+def test_the_wall_is_its_own_page(api):
+    plain = api.get("/").get_data(as_text=True)  # cached first, then the wall is asked
+    wall = api.get("/?wall=1").get_data(as_text=True)
+    assert '<body class="wall">' in wall and '<body class="wall">' not in plain
+    assert api.get("/?wall=2").status_code == 400

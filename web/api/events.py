@@ -372,6 +372,7 @@ def get_categories():
     grid_code("code", "statistics of this grid and every grid below it"),
     moment("from", "reported at or after (ISO 8601 with a zone)"),
     moment("to", "reported before (ISO 8601 with a zone)"),
+    choice("breakdown", ("true", "false"), "true", "also per street, community and grid"),
     auth="read events",
     responses={200: ("the statistics", "application/json")},
 )
@@ -383,4 +384,4 @@ def get_stats():
     if start and end and start >= end:
         raise bad("to", "must be later than 'from'")
     with state().store.engine.connect() as conn:
-        return jsonify(stats(conn, _now(), code, start, end))
+        return jsonify(stats(conn, _now(), code, start, end, query["breakdown"] == "true"))

@@ -32,12 +32,14 @@ from geogrid.stations import load_stations, uncovered
 from geogrid.storage.schema import events, store_changes
 from geogrid.times import to_db_time, to_iso, utc
 from maps.assets import inline_assets
-from maps.build import TILES, MapSpec, build_map
+from maps.build import MapSpec, build_map
 from maps.text import labels
 from web.auth import current_user
 from web.pagecache import PageCache
+from web.pages.live import live_options
 from web.params import bad, choice, get_choice, grid_code, moment
 from web.state import state
+from web.tiles import configured_tileset, tile_choice, tile_choices, tile_url
 
 bp = Blueprint("map", __name__)
 
@@ -137,7 +139,7 @@ def grid_contacts_shown() -> Callable[[str], bool]:
 
 
 #: the parameters the page reads; any other is ignored (and never splits the page cache)
-PAGE_PARAMS = ("code", "category", "status", "from", "to", "lang", "tiles")
+PAGE_PARAMS = ("code", "category", "status", "from", "to", "lang", "tiles", "wall")
 
 
 def page_args() -> dict[str, str]:
@@ -165,6 +167,11 @@ def index():
     return page
 
 
+def _wall() -> bool:
+    """``?wall=1``: the page on a 大屏, controls hidden, cycling through the streets."""
+    return get_choice("wall", ("0", "1"), "0") == "1"
+
+
 def _page_key() -> str:
     """The page's identity: filters as parsed, language, tiles and who asks.
 
@@ -181,12 +188,33 @@ def _page_key() -> str:
             to_iso(flt.start),
             to_iso(flt.end),
             get_choice("lang", ("zh", "en"), "zh"),
-            get_choice("tiles", TILES, current_app.config["MAP_TILES"]),
+            _tiles_key(),
+            _wall(),
             user.role if user else None,
             user.scope if user else None,
             user.username if user else None,
         ]
     )
+
+
+def _tiles_key() -> str:
+    """The tiles choice; for an MBTiles file also its identity (its zooms are on the page)."""
+    tiles = tile_choice()
+    return f"mbtiles:{configured_tileset().identity}" if tiles == "mbtiles" else tiles
+
+
+def _mbtiles_source(tiles: str) -> dict | None:
+    """What the map's tile layer needs of the MBTiles file, when that is the choice."""
+    tileset = configured_tileset() if tiles == "mbtiles" else None
+    if tileset is None:
+        return None
+    return {
+        "url": tile_url(),
+        "minzoom": tileset.minzoom,
+        "maxzoom": tileset.maxzoom,
+        "bounds": tileset.bounds_wgs84,
+        "attribution": tileset.attribution,
+    }
 
 
 def _next_deadline(now: datetime) -> datetime | None:
@@ -265,7 +293,9 @@ def _page(standalone: bool) -> str:
     """The map page for the request's filters, language and tiles, rendered."""
     flt = map_filter()
     lang = get_choice("lang", ("zh", "en"), "zh")
-    tiles = get_choice("tiles", TILES, current_app.config["MAP_TILES"])
+    tiles = tile_choice()
+    if standalone and tiles == "mbtiles":  # a file on its own has no /tiles/ to ask
+        tiles = "none"
     base, now = map_base(), current_app.config["CLOCK"]()
     crs, personal = _crs(tiles), grid_contacts_shown()
     with state().store.engine.connect() as conn:
@@ -279,10 +309,11 @@ def _page(standalone: bool) -> str:
         c.code: (c.name if lang == "zh" else c.name_en) for c in state().categories.values()
     }
     spec = MapSpec(
-        bounds=tuple(base.bounds),
+        bounds=_view_bounds(base, flt.code),
         lang=lang,
         tiles=tiles,
         tianditu_key=current_app.config["TIANDITU_KEY"],
+        mbtiles=_mbtiles_source(tiles),
         asset_base=url_for("static", filename="vendor"),
         **_polygon_layers(base, hot, crs, personal),
         uncovered=base.uncovered_layer(
@@ -299,10 +330,12 @@ def _page(standalone: bool) -> str:
     return render_template(
         "map.html",
         **_rendered(spec),
+        live=None if standalone else live_options(flt, crs, words, words_cat, base, _wall(), now),
+        wall=_wall(),
         panel=panel,
         lang=lang,
         tiles=tiles,
-        tile_choices=TILES,
+        tile_choices=tile_choices(),
         hot=_top_hot(hot, base),
         hot_method=hot_method,
         streets=base.by_level["street"],
@@ -316,6 +349,12 @@ def _page(standalone: bool) -> str:
             "map.index", **(page_args() | {"lang": "en" if lang == "zh" else "zh"})
         ),
     )
+
+
+def _view_bounds(base: _Base, code: str | None) -> tuple[float, float, float, float]:
+    """Where the map opens: the chosen street, community or grid, else the district."""
+    chosen = next((g for g in base.all if g.code == code), None) if code else None
+    return tuple(chosen.geometry.bounds) if chosen is not None else tuple(base.bounds)
 
 
 def _hot(flt, now) -> tuple[list[dict], dict]:
@@ -382,9 +421,11 @@ def _layer_query(crs: str) -> str:
 
 def _rendered(spec: MapSpec) -> dict:
     """The folium map of ``spec`` rendered: its header, body and script."""
-    root = build_map(spec).get_root()
+    the_map = build_map(spec)
+    root = the_map.get_root()
     root.render()
     return {
+        "map_name": the_map.get_name(),
         "header": root.header.render(),
         "body": root.html.render(),
         "script": root.script.render(),
