@@ -126,7 +126,10 @@ def open_tileset(path: str | os.PathLike) -> TileSet:
     if found is not None and found.identity == identity:
         return found
     with contextlib.closing(_connect(path)) as conn:
-        tileset = _read_tileset(conn, path, identity)
+        try:
+            tileset = _read_tileset(conn, path, identity)
+        except sqlite3.DatabaseError as err:  # tables of the wrong shape, a damaged file
+            raise InvalidInputError(f"{path}: not a readable MBTiles file: {err}") from err
     with _LOCK:
         _TILESETS[path] = tileset
     return tileset

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from flask import Flask
+from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
 from geogrid.cases.categories import load_categories
@@ -55,6 +56,9 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
     categories = load_categories(app.config["CATEGORIES_FILE"])
     app.extensions["geogrid"] = GridState(store, app.config["TOLERANCE_M"], categories, finder)
     _register_blueprints(app)
+    # gzip or brotli for pages and JSON when the browser asks: the map's page and its grid
+    # layers are mostly text (a reverse proxy may compress instead; nothing breaks if both)
+    Compress(app)
 
     @app.after_request
     def _headers(response):

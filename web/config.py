@@ -57,6 +57,19 @@ def defaults() -> dict:
         "STREAM_SLOTS": 4,
         "STREAM_POLL_SECONDS": 0.5,
         "STREAM_SECONDS": 300.0,
+        # response compression (Flask-Compress): text only, never a stream (an SSE stream
+        # compressed would wait for its buffer instead of sending each event)
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/geo+json",
+            "application/xml",
+        ],
+        "COMPRESS_STREAMS": False,
+        "COMPRESS_MIN_SIZE": 1024,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
         "TRUSTED_PROXIES": [],

@@ -75,6 +75,7 @@ def _use_cjk_font() -> None:
         mpl.rcParams["font.family"] = ["sans-serif"]
         mpl.rcParams["axes.unicode_minus"] = False
         mpl.rcParams["pdf.fonttype"] = 42  # TrueType in the PDF: its text can be searched
+        mpl.rcParams["text.parse_math"] = False  # a "$" in a name is a dollar, not TeX
 
 
 def render_brief(brief: Brief, category_names: dict[str, str], fmt: str = "pdf") -> bytes:

@@ -130,8 +130,13 @@ def _sqlite(path, *statements):
         ),
         (lambda p: make_mbtiles(p, zooms=()), InvalidInputError, "has no tiles"),
         (lambda p: None, NotFoundError, "no such MBTiles file"),
+        (
+            lambda p: _sqlite(p, "CREATE TABLE tiles (z INTEGER, data BLOB)"),
+            InvalidInputError,
+            "not a readable MBTiles file: no such column: zoom_level",
+        ),
     ],
-    ids=["not-sqlite", "no-tiles-table", "vector", "tiff", "empty", "missing"],
+    ids=["not-sqlite", "no-tiles-table", "vector", "tiff", "empty", "missing", "wrong-columns"],
 )
 def test_bad_files_are_refused_naming_the_problem(tmp_path, make, error, message):
     path = tmp_path / "bad.mbtiles"

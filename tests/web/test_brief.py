@@ -157,3 +157,15 @@ def test_the_cli_writes_the_pdf(store, tmp_path):
     bad = CliRunner().invoke(main, [*args[:-2], "410102002001001", "--out", str(out)])
     assert bad.exit_code == 2
     assert "Invalid value for --code: expected a street or community code" in bad.output
+
+
+def test_a_dollar_in_a_name_is_printed_as_it_is(store, tmp_path):
+    import dataclasses
+    from datetime import UTC, date, datetime
+
+    from geogrid.reports.brief import brief_of
+    from geogrid.reports.briefpdf import render_brief
+
+    found = brief_of(store, "410102001", date(2026, 7, 1), datetime(2026, 7, 2, tzinfo=UTC))
+    odd = dataclasses.replace(found, name=r"费用$\frac{1}$街道")  # TeX to matplotlib
+    assert r"费用$\frac{1}$街道 网格化治理日报" in pdf_text(tmp_path, render_brief(odd, {}))

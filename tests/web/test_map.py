@@ -269,9 +269,9 @@ def _counting_builds(monkeypatch) -> list:
     built = []
     page = mapview._page
 
-    def counting(standalone):
+    def counting(standalone, seq=None):
         built.append(standalone)
-        return page(standalone)
+        return page(standalone, seq)
 
     monkeypatch.setattr(mapview, "_page", counting)
     return built

@@ -125,7 +125,7 @@ def test_a_bulk_change_asks_the_client_to_reload(live, tokens, store, monkeypatc
     assert resync == [{"id": str(start + 2), "event": "resync", "data": {"changed": 2}}]
 
 
-@pytest.mark.parametrize("value", ["x", "-1", "1" * 19])
+@pytest.mark.parametrize("value", ["x", "-1", "1" * 19, "\u00b90", "١٢"])
 def test_a_bad_last_event_id_is_named(live, tokens, value):
     answer = live.get("/api/v1/stream", headers={**tokens["adm"], "Last-Event-ID": value})
     assert answer.status_code == 400
@@ -133,8 +133,57 @@ def test_a_bad_last_event_id_is_named(live, tokens, value):
 
 
 def test_a_worker_with_all_its_streams_busy_answers_503(live, tokens, events_app):
-    events_app.config["STREAM_SLOTS"] = 0
-    stream_module._slots.clear()
-    answer = live.get("/api/v1/stream", headers=tokens["adm"])
-    stream_module._slots.clear()
-    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    events_app.config["STREAM_SLOTS"] = 1
+    first = live.get("/api/v1/stream", headers=tokens["adm"], buffered=False)
+    busy = live.get("/api/v1/stream", headers=tokens["adm"])
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    first.close()  # the client goes: its slot is free again
+    assert live.get("/api/v1/stream", headers=tokens["adm"]).status_code == 200
+
+
+def test_head_requests_and_finished_streams_give_their_slot_back(live, tokens, events_app):
+    events_app.config["STREAM_SLOTS"] = 1
+    for _ in range(3):
+        assert live.head("/api/v1/stream", headers=tokens["adm"]).status_code == 200
+        assert live.get("/api/v1/stream", headers=tokens["adm"]).status_code == 200
+
+
+def test_a_batch_carries_its_id_on_its_last_event_only(live, tokens, store):
+    start = seq(store)
+    answer = live.post(
+        "/api/v1/events",
+        data=json.dumps([NOISE, OTHER_STREET, NOISE]),
+        headers=tokens["adm"],
+        content_type="application/json",
+    )
+    assert answer.status_code in (200, 201, 207), answer.get_json()
+    got = sent(live.get(f"/api/v1/stream?since={start}", headers=tokens["adm"]))
+    # a client dropped after the first two resumes before the batch, and gets all three again
+    assert [m.get("id") for m in got] == [None, None, str(start + 1)]
+
+
+def test_a_resume_point_ahead_of_the_store_asks_for_a_reload(live, tokens, store):
+    now = seq(store)
+    got = messages(live.get(f"/api/v1/stream?since={now + 50}", headers=tokens["adm"]))
+    assert {"id": str(now), "event": "resync", "data": {"changed": None}} in got
+
+
+def test_a_stream_is_never_compressed_but_pages_are(live, tokens, store):
+    start = seq(store)
+    post(live, NOISE, tokens["adm"])
+    headers = {**tokens["adm"], "Accept-Encoding": "gzip, br"}
+    answer = live.get(f"/api/v1/stream?since={start}", headers=headers)
+    assert "Content-Encoding" not in answer.headers and len(sent(answer)) == 1
+    page = live.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in page.headers["Vary"]
+
+
+def test_the_page_streams_from_the_change_it_was_drawn_at(live, tokens, store):
+    import re
+
+    html = live.get("/", headers=tokens["view"]).get_data(as_text=True)
+    stream = json.loads(re.search(r"geogridLive\.start\(\w+, (\{.*\})\);", html).group(1))["stream"]
+    assert f"since={seq(store)}" in stream
+    event_id = post(live, NOISE, tokens["adm"])  # between the page and its stream's start
+    got = sent(live.get(stream, headers=tokens["view"]))
+    assert [m["data"]["id"] for m in got] == [event_id]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import threading
 import time
 
@@ -39,16 +40,16 @@ bp = Blueprint("stream", __name__, url_prefix="/api/v1")
 BURST = 200
 #: set when the worker process stops (web.wsgi): every stream ends at its next poll
 STOPPING = threading.Event()
-_slots: dict[int, threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
+_SEQUENCE = re.compile(r"[0-9]{1,18}")
 
 
 def _slot() -> threading.BoundedSemaphore:
-    """The stream slots of this worker process (its app config says how many)."""
-    limit = int(current_app.config["STREAM_SLOTS"])
+    """The stream slots of this app in this worker process (its config says how many)."""
     with _slots_lock:
-        return _slots.setdefault(
-            id(current_app._get_current_object()), threading.BoundedSemaphore(limit)
+        return current_app.extensions.setdefault(
+            "geogrid.stream_slots",
+            threading.BoundedSemaphore(int(current_app.config["STREAM_SLOTS"])),
         )
 
 
@@ -81,9 +82,11 @@ def get_stream():
     if not may_read_events(user):  # a worker: their own cases only
         flt = dataclasses.replace(flt, assignee=user.staff_id or 0)
     store = state().store
-    last = _resume_from(query["since"])
+    last, now_seq = _resume_from(query["since"]), store.change_seq()
     if last is None:
-        last = store.change_seq()
+        last = now_seq
+    if request.method == "HEAD":  # no body will be read: no slot taken
+        return Response(mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
     slot = _slot()
     if not slot.acquire(blocking=False):
         answer = current_app.json.response(
@@ -96,14 +99,25 @@ def get_stream():
     poll, seconds = float(config["STREAM_POLL_SECONDS"]), float(config["STREAM_SECONDS"])
     clock = config["CLOCK"]
 
-    def generate():
-        try:
-            yield f"retry: 2000\nid: {last}\n: geogrid live stream\n\n"
-            yield from _follow(store, flt, user, last, (poll, seconds, clock, crs))
-        finally:
+    released = threading.Event()
+
+    def release():  # once, whether the stream ends, the client goes or nothing is read
+        if not released.is_set():
+            released.set()
             slot.release()
 
+    def generate():
+        try:
+            yield f"retry: 2000\nid: {min(last, now_seq)}\n: geogrid live stream\n\n"
+            if last > now_seq:  # a resume point the store has not reached (a restored store)
+                yield f'id: {now_seq}\nevent: resync\ndata: {{"changed": null}}\n\n'
+            begin = min(last, now_seq)
+            yield from _follow(store, flt, user, begin, (poll, seconds, clock, crs))
+        finally:
+            release()
+
     response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response.call_on_close(release)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each message on at once
     return response
@@ -113,7 +127,7 @@ def _resume_from(since: int | None) -> int | None:
     header = request.headers.get("Last-Event-ID")
     if header is None:
         return since
-    if not header.isdigit() or len(header) > 18:
+    if not _SEQUENCE.fullmatch(header):
         raise bad("Last-Event-ID", "must be a change sequence this stream sent (a whole number)")
     return int(header)
 
@@ -151,12 +165,16 @@ def _changed(store, flt: EventFilter, user, span: tuple[int, int], now, crs: str
     if rows is None:  # a bulk import or a redraw: the client reloads what it shows
         yield f"id: {seq}\nevent: resync\ndata: {json.dumps({'changed': many})}\n\n"
         return
-    for row in rows:
+    for i, row in enumerate(rows):
         data = event_dict(row, now, may_see_reporter(user, row))
         if crs != "wgs84":
             x, y = from_wgs84(data["lon"], data["lat"], crs)
             data["lon"], data["lat"] = round(float(x), 7), round(float(y), 7)
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-        yield f"id: {row.change_seq}\nevent: event\ndata: {text}\n\n"
+        # the id only on the last event of its transaction: a client that drops in the middle
+        # of a batch resumes before it and gets the batch again, never a part of it
+        whole = i + 1 == len(rows) or rows[i + 1].change_seq != row.change_seq
+        head = f"id: {row.change_seq}\n" if whole else ""
+        yield f"{head}event: event\ndata: {text}\n\n"
     if not rows or rows[-1].change_seq != seq:
         yield f"id: {seq}\n: up to date\n\n"

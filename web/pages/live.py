@@ -39,16 +39,21 @@ _STATUS_COLORS = {
 
 
 def live_options(
-    flt: EventFilter, crs: str, words: dict, categories: dict, base, wall: bool, now: datetime
+    flt: EventFilter, at: tuple, words: dict, categories: dict, base, wall: bool, now: datetime
 ) -> dict:
-    """The options of ``geogridLive.start`` and ``geogridTrend.start``: URLs, labels, wall stops."""
+    """The options of ``geogridLive.start`` and ``geogridTrend.start``: URLs, labels, wall stops.
+
+    ``at``: the page's coordinates (``wgs84`` or ``gcj02``) and the store's change
+    sequence it was drawn at, where its stream begins (nothing falls in between).
+    """
+    crs, seq = at
     user = current_user()
     reader = user is not None and (may_read_events(user) or user.role == "worker")
     query = {k: v for k, v in (("code", flt.code), ("category", flt.category)) if v}
     stats = {"code": flt.code, "from": to_iso(flt.start), "to": to_iso(flt.end)}
     stats_reader = user is not None and may_read_events(user)
     return {
-        "stream": url_for("stream.get_stream", **query, crs=crs) if reader else None,
+        "stream": url_for("stream.get_stream", **query, crs=crs, since=seq) if reader else None,
         "stats": (
             url_for("events.get_stats", **{k: v for k, v in stats.items() if v}, breakdown="false")
             if stats_reader

@@ -162,7 +162,7 @@ def index():
     seq = store.change_seq()
     page = _pages().get(key, seq, now)
     if page is None:
-        page = _page(standalone=False)
+        page = _page(standalone=False, seq=seq)
         _pages().put(key, seq, _next_deadline(now), page)
     return page
 
@@ -289,7 +289,7 @@ def standalone_map() -> str:
     return inline_assets(html, url_for("static", filename="vendor"), vendor)
 
 
-def _page(standalone: bool) -> str:
+def _page(standalone: bool, seq: int | None = None) -> str:
     """The map page for the request's filters, language and tiles, rendered."""
     flt = map_filter()
     lang = get_choice("lang", ("zh", "en"), "zh")
@@ -330,7 +330,10 @@ def _page(standalone: bool) -> str:
     return render_template(
         "map.html",
         **_rendered(spec),
-        live=None if standalone else live_options(flt, crs, words, words_cat, base, _wall(), now),
+        # the stream goes on from the change the page was drawn at: nothing falls between
+        live=None
+        if standalone
+        else live_options(flt, (crs, seq), words, words_cat, base, _wall(), now),
         wall=_wall(),
         panel=panel,
         lang=lang,

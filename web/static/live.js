@@ -30,22 +30,38 @@
     this.opts = opts;
     this.markers = {};
     this.layer = L.layerGroup().addTo(map);
+    this.svg = L.svg();  // the map draws on a canvas; the pulse needs an element to animate
     this.received = 0;
     this.ticker = document.getElementById("ticker");
     this.state = document.getElementById("live-state");
     this.refresh = null;
   }
 
+  // The stream's URL resuming after ``id`` (the page's own URL starts where it was drawn)
+  function resumed(url, id) {
+    var u = new URL(url, window.location.href);
+    if (id) u.searchParams.set("since", id);
+    return u.pathname + u.search;
+  }
+
   Live.prototype.connect = function () {
     var self = this;
-    var source = new EventSource(this.opts.stream);
+    var source = new EventSource(resumed(this.opts.stream, this.lastId));
     this.source = source;
+    var seen = function (ev) { if (ev.lastEventId) self.lastId = ev.lastEventId; };
     source.addEventListener("open", function () { self.status("on"); });
     source.addEventListener("error", function () {
-      // the browser reconnects by itself (with Last-Event-ID) unless the answer was an error
-      self.status(source.readyState === EventSource.CLOSED ? "off" : "wait");
+      // the browser reconnects by itself (with Last-Event-ID) after a dropped connection;
+      // after an error answer (a busy worker's 503, a proxy's 502) it gives up: try again
+      if (source.readyState === EventSource.CLOSED) {
+        self.status("off");
+        window.setTimeout(function () { self.connect(); }, 4000 + Math.random() * 4000);
+      } else {
+        self.status("wait");
+      }
     });
-    source.addEventListener("event", function (ev) { self.event(JSON.parse(ev.data)); });
+    source.addEventListener("message", seen);
+    source.addEventListener("event", function (ev) { seen(ev); self.event(JSON.parse(ev.data)); });
     source.addEventListener("resync", function () {
       // a bulk change (an import, a redraw): the page is rebuilt once, from the cache after
       window.setTimeout(function () { window.location.reload(); }, 1000);
@@ -64,7 +80,8 @@
     if (old) this.layer.removeLayer(old);
     var o = this.opts;
     var m = L.circleMarker([e.lat, e.lon], {radius: 9, weight: 3, color: "#ff6a00",
-      fillColor: o.colors[e.status] || "#ff6a00", fillOpacity: 0.9, className: "gg-live-new"});
+      fillColor: o.colors[e.status] || "#ff6a00", fillOpacity: 0.9, className: "gg-live-new",
+      renderer: this.svg});
     m.bindPopup(function () {
       return geogrid.table(o.categories[e.category] || e.category, [
         [o.labels.status, o.labels[e.status] || e.status],
