@@ -61,10 +61,14 @@
   }
 
   function polygons(data, opts) {
-    return keep("polygons", L.geoJSON(data, {
+    var layer = keep("polygons", L.geoJSON(data, {
       style: function (f) { return styleFor(opts, f.properties); },
       onEachFeature: gridTooltip(opts.labels)
     }));
+    if (opts.choropleth) {  // its legend comes and goes with it
+      layer.once("add", function () { legend(layer._map, layer, opts.choropleth); });
+    }
+    return layer;
   }
 
   function styleFor(opts, p) {
@@ -111,7 +115,6 @@
     }
     map.on("moveend", refresh);
     layer.on("add", refresh);
-    if (opts.choropleth) legend(map, layer, opts.choropleth);
     return layer;
   }
 

@@ -39,14 +39,14 @@ def site(tmp_path_factory):
         [{"lon": x, "lat": y, "category": "noise"} for x, y in points], "t", store.index(), now
     )
     with served(url) as base:
-        yield base
+        yield base, url
     store.close()
 
 
 def test_district_zoom_is_a_choropleth_with_a_legend(site):
     with chromium() as driver:
         driver.set_window_size(1280, 900)
-        driver.get(site + "/")
+        driver.get(site[0] + "/")
         wait_for(driver, READY)
         wait_for(driver, f"{MAP}.getZoom() < 14")
         fills = wait_for(
@@ -78,7 +78,7 @@ def test_district_zoom_is_a_choropleth_with_a_legend(site):
 def test_a_chosen_street_opens_fitted_to_it(site):
     with chromium() as driver:
         driver.set_window_size(1280, 900)
-        driver.get(site + "/?code=410102002")
+        driver.get(site[0] + "/?code=410102002")
         wait_for(driver, READY)
         view = driver.execute_script(
             f"const b = {MAP}.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(),"
@@ -93,7 +93,7 @@ def test_a_chosen_street_opens_fitted_to_it(site):
 def test_a_phone_keeps_the_map_and_folds_the_rest(site):
     with chromium() as driver:
         driver.set_window_size(390, 844)
-        driver.get(site + "/")
+        driver.get(site[0] + "/")
         wait_for(driver, READY)
         assert driver.execute_script("return innerWidth") <= 400
         free = driver.execute_script(
@@ -118,3 +118,19 @@ def test_a_phone_keeps_the_map_and_folds_the_rest(site):
         driver.save_screenshot(str(SCREENSHOTS / "map-390-panel.png"))
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == []
+
+
+def test_the_standalone_file_has_its_legend(site, tmp_path):
+    from click.testing import CliRunner
+
+    from geogrid.cli import main
+
+    url = site[1]
+    out = tmp_path / "map.html"
+    result = CliRunner(env={"GEOGRID_DATABASE_URL": url}).invoke(main, ["map", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with chromium() as driver:
+        driver.get(out.as_uri())
+        wait_for(driver, READY)
+        legend = driver.find_element("css selector", ".gg-legend").text
+        assert "网格未结案事件数" in legend and "≥ 1" in legend
