@@ -69,6 +69,8 @@ def defaults() -> dict:
             "application/xml",
         ],
         "COMPRESS_STREAMS": False,
+        # what every browser and HTTP library decodes (zstd is newer than some clients)
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
         "COMPRESS_MIN_SIZE": 1024,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,

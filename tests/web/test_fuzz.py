@@ -87,6 +87,9 @@ def _fuzz(document_path: str, app, roles) -> dict:
             tried["cases"] += 1
             for role in roles:
                 headers = app.config["FUZZ_HEADERS"].get(ROLES[role]) or {}
+                # the documents describe the bodies; the WSGI transport would not undo a
+                # compression the client library asks for (tests/web/test_stream.py has that)
+                headers = {**headers, "Accept-Encoding": "identity"}
                 case.call_and_validate(headers=headers, checks=CHECKS)
                 tried["requests"] += 1
 

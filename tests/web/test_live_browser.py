@@ -96,8 +96,13 @@ def test_a_posted_event_appears_on_the_open_map(site):
         )
         # user text reaches the popup as text
         driver.execute_script(f"{LIVE}.markers[{event_id}].openPopup()")
-        popup = driver.find_element("css selector", ".leaflet-popup-content")
-        assert "<b>夜间施工</b>" in popup.text
+        wait_for(  # the popup's text, whatever its fade-in is doing on a busy machine
+            driver,
+            "(document.querySelector('.leaflet-popup-content') || {}).textContent"
+            " && document.querySelector('.leaflet-popup-content').textContent"
+            ".includes('<b>夜间施工</b>')",
+            seconds=10,
+        )
         assert driver.execute_script("return document.querySelectorAll('.gg-tip b').length") == 0
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == []
