@@ -311,7 +311,7 @@
     busy(0);
   }
 
-  window.geogrid = {polygons: polygons, lazyGrids: lazyGrids, fetchOnce: fetchOnce,
+  window.geogrid = {STATUS_COLORS: STATUS_COLORS, polygons: polygons, lazyGrids: lazyGrids, fetchOnce: fetchOnce,
     gridEvents: gridEvents,
     lazyEvents: lazyEvents, stations: stations, done: done, table: table, layers: layers};
 })();

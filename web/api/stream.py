@@ -23,7 +23,6 @@ import re
 import threading
 import time
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from geogrid.cases.queries import EventFilter, event_dict, select_events
@@ -110,7 +109,7 @@ def get_stream():
         try:
             yield f"retry: 2000\nid: {min(last, now_seq)}\n: geogrid live stream\n\n"
             if last > now_seq:  # a resume point the store has not reached (a restored store)
-                yield f'id: {now_seq}\nevent: resync\ndata: {{"changed": null}}\n\n'
+                yield f'id: {now_seq}\nevent: resync\ndata: {{"ahead": true}}\n\n'
             begin = min(last, now_seq)
             yield from _follow(store, flt, user, begin, (poll, seconds, clock, crs))
         finally:
@@ -152,18 +151,11 @@ def _follow(store, flt: EventFilter, user, last: int, how: tuple):
 def _changed(store, flt: EventFilter, user, span: tuple[int, int], now, crs: str):
     last, seq = span
     where = [*flt.where(now), events.c.change_seq > last, events.c.change_seq <= seq]
-    with store.engine.connect() as conn:
-        many = conn.scalar(
-            sa.select(sa.func.count()).select_from(events).where(*where).limit(BURST + 1)
-        )
-        if many > BURST:
-            rows = None
-        else:
-            rows = conn.execute(
-                select_events().where(*where).order_by(events.c.change_seq, events.c.id)
-            ).all()
-    if rows is None:  # a bulk import or a redraw: the client reloads what it shows
-        yield f"id: {seq}\nevent: resync\ndata: {json.dumps({'changed': many})}\n\n"
+    query = select_events().where(*where).order_by(events.c.change_seq, events.c.id)
+    with store.engine.connect() as conn:  # one read: at most one row past the burst
+        rows = conn.execute(query.limit(BURST + 1)).all()
+    if len(rows) > BURST:  # a bulk import or a redraw: the client reloads what it shows
+        yield f"id: {seq}\nevent: resync\ndata: {json.dumps({'more_than': BURST})}\n\n"
         return
     for i, row in enumerate(rows):
         data = event_dict(row, now, may_see_reporter(user, row))

@@ -16,7 +16,7 @@ from flask import url_for
 
 from geogrid import codes
 from geogrid.cases.queries import EventFilter
-from geogrid.cases.workflow import OPEN
+from geogrid.cases.workflow import OPEN, STATUSES
 from geogrid.coords import from_wgs84
 from geogrid.policy import may_read_events
 from geogrid.storage.schema import events
@@ -25,17 +25,6 @@ from web.auth import current_user
 from web.state import state
 
 __all__ = ["live_options"]
-
-_STATUS_COLORS = {
-    "reported": "#e6550d",
-    "accepted": "#fd8d3c",
-    "dispatched": "#6baed6",
-    "handling": "#3182bd",
-    "resolved": "#31a354",
-    "closed": "#969696",
-    "rejected": "#bdbdbd",
-    "merged": "#bdbdbd",
-}
 
 
 def live_options(
@@ -62,9 +51,8 @@ def live_options(
         # the panel's trend charts (web/static/trend.js), for the same readers as the stats
         "trend": url_for("trends.get_trend", **query, days=30) if stats_reader else None,
         "echarts": url_for("static", filename="vendor/echarts/echarts.min.js"),
-        "labels": {k: words[k] for k in (*_STATUS_COLORS, "status", "reported_at", "description")},
+        "labels": {k: words[k] for k in (*STATUSES, "status", "reported_at", "description")},
         "categories": categories,
-        "colors": _STATUS_COLORS,
         "wall": wall,
         "stops": _stops(flt, base, crs, words, now) if wall else [],
     }

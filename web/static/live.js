@@ -80,7 +80,7 @@
     if (old) this.layer.removeLayer(old);
     var o = this.opts;
     var m = L.circleMarker([e.lat, e.lon], {radius: 9, weight: 3, color: "#ff6a00",
-      fillColor: o.colors[e.status] || "#ff6a00", fillOpacity: 0.9, className: "gg-live-new",
+      fillColor: geogrid.STATUS_COLORS[e.status] || "#ff6a00", fillOpacity: 0.9, className: "gg-live-new",
       renderer: this.svg});
     m.bindPopup(function () {
       return geogrid.table(o.categories[e.category] || e.category, [
