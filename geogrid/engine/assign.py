@@ -44,18 +44,30 @@ EngineFactory = Callable[[list], Engine]
 class Assignment:
     """Assignments of many points: each column an array of str ('' = none), made on first use.
 
-    The engine works on integer ids; :meth:`ids` gives them with their ``words``
-    (``words[0]`` is ''), and a code column is made from them, by one gather of
+    The engine works on integer ids: each point's row of the index's chain table
+    (its finest grid), its dedicated grid and its method. :meth:`ids` gives a
+    column's ids with their ``words`` (``words[0]`` is ''): a chain column is one
+    gather from the table, and a code column is made from it, by one gather of
     shared Python strings, only when it is read: strings only at the edge.
     """
 
-    def __init__(self, ids: dict[str, np.ndarray], words: np.ndarray, generation: int | None):
-        self._ids, self._words, self.generation = ids, words, generation
+    def __init__(
+        self,
+        finest: np.ndarray,
+        chains: _Chains,
+        dedicated: np.ndarray,
+        method: np.ndarray,
+        generation: int | None,
+    ) -> None:
+        self._finest, self._chains, self.generation = finest, chains, generation
+        self._ids = {"dedicated": dedicated, "method": method}
         self._columns: dict[str, np.ndarray] = {}
 
     def ids(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """(integer ids, the words they index) of ``column``; ``method`` has its own words."""
-        words = _METHOD_WORDS if column == "method" else self._words
+        if column not in self._ids:
+            self._ids[column] = self._chains.table[_CHAIN.index(column)][self._finest]
+        words = _METHOD_WORDS if column == "method" else self._chains.words
         return self._ids[column], words
 
     def _column(self, name: str) -> np.ndarray:
@@ -84,7 +96,10 @@ class Assignment:
 
     def row(self, i: int) -> dict:
         """Point ``i`` as a dict; missing codes are None."""
-        out = {c: (str(self.ids(c)[1][self._ids[c][i]]) or None) for c in _COLUMNS}
+        out = {}
+        for c in _COLUMNS:
+            ids, words = self.ids(c)
+            out[c] = str(words[ids[i]]) or None
         out["generation"] = self.generation
         return out
 
@@ -127,6 +142,8 @@ _METHOD_WORDS = np.array(["inside", "edge", "nearest", "outside"], dtype=object)
 _INSIDE, _EDGE, _NEAREST, _OUTSIDE = range(4)
 
 
+#: Cell size of the reach of the nearest search, in metres.
+_REACH_CELL_M = 20.0
 _OUTSIDE_ROW = 0  # the chain of a point no grid covers: the district, if there is one
 
 
@@ -219,20 +236,12 @@ class GridIndex:
     def assign(self, x, y, crs: str = "wgs84") -> Assignment:
         """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""
         x, y = to_wgs84(np.atleast_1d(x), np.atleast_1d(y), crs)
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
         n = len(x)
         chains = self._chains
-        finest = np.full(n, _OUTSIDE_ROW, dtype=np.int32)  # a row of chains.table
-        method = np.full(n, _OUTSIDE, dtype=np.int8)
-        todo = np.arange(n)
-        for k, (_level, layer) in enumerate(self.layers):
-            if len(todo) == 0:
-                break
-            owner, on_edge = layer.engine.owners(x[todo], y[todo])
-            hit = owner != NO_OWNER
-            found = todo[hit]
-            finest[found] = chains.offsets[k] + owner[hit]
-            method[found] = np.where(on_edge[hit], _EDGE, _INSIDE)
-            todo = todo[~hit]
+        finest, method = self._layered(x, y)
+        todo = np.flatnonzero(method == _OUTSIDE)
         if len(todo) and self.tolerance_m > 0 and self._nearest_level:
             near = self._nearest(x[todo], y[todo])
             hit = near != NO_OWNER
@@ -243,9 +252,24 @@ class GridIndex:
             owner, _ = self.dedicated.engine.owners(x, y)
             hit = owner != NO_OWNER
             dedicated[hit] = chains.dedicated[owner[hit]]
-        ids = {name: chains.table[i][finest] for i, name in enumerate(_CHAIN)}
-        ids.update(dedicated=dedicated, method=method)
-        return Assignment(ids, chains.words, self.generation)
+        return Assignment(finest, chains, dedicated, method, self.generation)
+
+    def _layered(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chain-table rows and methods of points, one layer after the other, finest first."""
+        n = len(x)
+        finest = np.full(n, _OUTSIDE_ROW, dtype=np.int32)  # a row of chains.table
+        method = np.full(n, _OUTSIDE, dtype=np.int8)
+        todo = np.arange(n)
+        for k, (_level, layer) in enumerate(self.layers):
+            if len(todo) == 0:
+                break
+            owner, on_edge = layer.engine.owners(x[todo], y[todo])
+            hit = owner != NO_OWNER
+            found = todo[hit]
+            finest[found] = self._chains.offsets[k] + owner[hit]
+            method[found] = np.where(on_edge[hit], _EDGE, _INSIDE)
+            todo = todo[~hit]
+        return finest, method
 
     @property
     def _nearest_layer(self) -> int:
@@ -289,32 +313,39 @@ class GridIndex:
         return dict(self.layers)[level]
 
     def _nearest(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Lowest-coded nearest tiling grid within the tolerance, metres in UTM."""
+        """Lowest-coded nearest tiling grid within the tolerance, metres in UTM.
+
+        The reach (every point within the tolerance of a grid, and a metre more)
+        is a cell engine of its own, so most points far outside cost one table
+        read; those within reach get every grid within the tolerance from the
+        tree, and the nearest of them (ties: the lowest code) by GEOS distances.
+        """
         if self._metric is None:
             self._metric = self._nearest_index()
-        to_metric, tree, mask = self._metric
+        to_metric, tree, reach = self._metric
         owner = np.full(len(x), NO_OWNER, dtype="int64")
-        near = np.flatnonzero(shapely.contains_xy(mask, x, y))  # within reach at all
+        near = np.flatnonzero(reach.owners(x, y)[0] != NO_OWNER)
         if not len(near):
             return owner
-        mx, my = to_metric.transform(x[near], y[near])
-        point_idx, geom_idx = tree.query_nearest(
-            shapely.points(mx, my), max_distance=self.tolerance_m, all_matches=True
-        )
+        points = shapely.points(*to_metric.transform(x[near], y[near]))
+        point_idx, geom_idx = tree.query(points, predicate="dwithin", distance=self.tolerance_m)
         if len(point_idx):
+            distance = shapely.distance(points[point_idx], tree.geometries[geom_idx])
+            best = np.full(len(near), np.inf)
+            np.minimum.at(best, point_idx, distance)
+            tie = distance == best[point_idx]
             first = np.full(len(near), np.iinfo("int64").max, dtype="int64")
-            np.minimum.at(first, point_idx, geom_idx)
+            np.minimum.at(first, point_idx[tie], geom_idx[tie])
             hit = first != np.iinfo("int64").max
             owner[near[hit]] = first[hit]
         return owner
 
     def _nearest_index(self):
-        """The tiling grids in metres, and a lon/lat mask of everything within reach."""
+        """The tiling grids in metres, and a cell engine over everything within reach."""
         layer = self._layer(self._nearest_level)
         forward = metric_transformer(layer.geometries)
         metric = to_metric(layer.geometries, forward)
         # a little wider than the tolerance, so rounding never cuts a point off
         reach = shapely.union_all(metric).buffer(self.tolerance_m + 1.0)
         mask = to_metric(reach, metric_transformer(layer.geometries, inverse=True))
-        shapely.prepare(mask)
-        return forward, shapely.STRtree(metric), mask
+        return forward, shapely.STRtree(metric), CellEngine([mask], cell_m=_REACH_CELL_M)

@@ -14,9 +14,10 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-__all__ = ["CellGrid", "build_tables", "query", "query_one"]
+__all__ = ["OUTSIDE", "CellGrid", "build_tables", "query", "query_one"]
 
 _OUTSIDE, _INSIDE, _NEAR, _VERTEX = 0, 1, 2, 3
+OUTSIDE = _OUTSIDE  #: the state of a cell's centre outside a candidate
 
 
 class CellGrid(NamedTuple):
@@ -192,9 +193,7 @@ def _boundary_lists(
     x0, y0, dx, dy, nx, _, near = grid
     n = slot_cells.shape[0]
     bstart = start
-    bcand = np.empty(bstart[-1], dtype=np.int32)
-    bstate = np.empty(bstart[-1], dtype=np.int8)
-    erange = np.zeros((bstart[-1], 2), dtype=np.int32)
+    entries = np.zeros((bstart[-1], 4), dtype=np.int32)  # one cache line holds four
     edges = cedges.copy()
     for s in nb.prange(n):
         c = slot_cells[s]
@@ -212,16 +211,16 @@ def _boundary_lists(
         for m in range(start[s + 1] - start[s]):
             p = cand[start[s] + m]
             j = bstart[s] + m
-            bcand[j] = p
+            entries[j, 0] = p
             state = _pip(cx, cy, p, coords, ring_offsets, poly_rings, near)
-            bstate[j] = state if state in (_INSIDE, _OUTSIDE) else 2
+            entries[j, 1] = state if state in (_INSIDE, _OUTSIDE) else 2
             while pos < b and coord_poly[edges[pos]] < p:
                 pos += 1
-            erange[j, 0] = pos
+            entries[j, 2] = pos
             while pos < b and coord_poly[edges[pos]] == p:
                 pos += 1
-            erange[j, 1] = pos
-    return bstart, bcand, bstate, erange, edges
+            entries[j, 3] = pos
+    return bstart, entries, edges
 
 
 def build_tables(coords, ring_offsets, poly_rings, bounds, grid):
@@ -240,11 +239,11 @@ def build_tables(coords, ring_offsets, poly_rings, bounds, grid):
     -------
     table : ndarray of int32, shape (nx * ny,)
         Owner of each cell no edge touches (-1: none); ``-(slot + 2)`` for the others.
-    bstart, bcand, bstate, erange, edges : ndarray
-        Per boundary cell (slot) ``s``, entries ``bstart[s]:bstart[s + 1]`` of
-        ``bcand`` (the candidate polygons, in code order), ``bstate`` (the state of
-        the cell's centre in each; 2: too near an edge) and ``erange`` (each one's
-        run of ``edges``, the first coordinates of the edges in the cell).
+    bstart, entries, edges : ndarray
+        Per boundary cell (slot) ``s``, rows ``bstart[s]:bstart[s + 1]`` of
+        ``entries`` (int32, n by 4), one per candidate polygon in code order: the
+        polygon, the state of the cell's centre in it (2: too near an edge) and its
+        run ``[start, stop)`` of ``edges`` (the first coordinates of its edges in the cell).
     """
     cells, slot_of, estart, cedges = _boundary_cells(coords, ring_offsets, grid)
     start, cand = _candidates(bounds, grid, slot_of, len(cells))
@@ -258,16 +257,15 @@ def build_tables(coords, ring_offsets, poly_rings, bounds, grid):
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _local(px, py, cx, cy, j, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, near):
-    """State of polygon bcand[j] at the point: the centre's, flipped per edge crossing to it."""
-    p = bcand[j]
-    state = bstate[j]
+def _local(px, py, cx, cy, j, entries, edges, coords, ring_offsets, poly_rings, near):
+    """State of candidate ``entries[j]`` at the point: the centre's, flipped per edge crossing."""
+    p, state = entries[j, 0], entries[j, 1]
     if state == 2:
         return _pip(px, py, p, coords, ring_offsets, poly_rings, near)
     lx, ly = px - cx, py - cy
     span = max(abs(lx), abs(ly))
     flip = False
-    for k in range(erange[j, 0], erange[j, 1]):
+    for k in range(entries[j, 2], entries[j, 3]):
         i = edges[k]
         x1, y1 = coords[i, 0], coords[i, 1]
         x2, y2 = coords[i + 1, 0], coords[i + 1, 1]
@@ -294,36 +292,30 @@ def _local(px, py, cx, cy, j, bcand, bstate, erange, edges, coords, ring_offsets
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _decide(
-    px, py, o, bstart, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, grid
-):
+def _decide(px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid):
     """A point whose cell's table value ``o`` is -(slot + 2): (owner, unsure, on a vertex)."""
     x0, y0, dx, dy, _, _, near = grid
     ix, iy, s = int((px - x0) / dx), int((py - y0) / dy), -o - 2
     cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
     for j in range(bstart[s], bstart[s + 1]):
-        state = _local(
-            px, py, cx, cy, j, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, near
-        )
+        state = _local(px, py, cx, cy, j, entries, edges, coords, ring_offsets, poly_rings, near)
         if state == _NEAR:
             return -1, True, False
         if state in (_INSIDE, _VERTEX):
-            return bcand[j], False, state == _VERTEX
+            return entries[j, 0], False, state == _VERTEX
     return -1, False, False
 
 
 @nb.njit(cache=True)
-def query_one(
-    px, py, table, bstart, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, *grid
-):
+def query_one(px, py, table, bstart, entries, edges, coords, ring_offsets, poly_rings, *grid):
     """Owner of one point, from the tables of :func:`build_tables`.
 
     Parameters
     ----------
     px, py : float
         The point, in degrees.
-    table, bstart, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings : ndarray
-        The tables from :func:`build_tables`, and the polygons given to it.
+    table, bstart, entries, edges, coords, ring_offsets, poly_rings : ndarray
+        The tables from :func:`build_tables`, packed by :func:`pack`, and the polygons.
     *grid : float or int
         The fields of the :class:`CellGrid`, unpacked: numba's dispatcher takes ~1.7 us
         longer to type and unbox a named tuple than seven scalars, 40% of a call.
@@ -344,15 +336,11 @@ def query_one(
     o = table[int(fy) * nx + int(fx)]
     if o >= -1:
         return o, False, False
-    return _decide(
-        px, py, o, bstart, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, grid
-    )
+    return _decide(px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid)
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def query(
-    xs, ys, table, bstart, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, grid
-):
+def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_rings, grid):
     """Owners of arrays of points: :func:`query_one` in two parallel passes.
 
     The first pass only finds each point's cell and reads the table: a tight loop
@@ -363,7 +351,7 @@ def query(
     ----------
     xs, ys : ndarray of float64
         The points, in degrees.
-    table, bstart, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings : ndarray
+    table, bstart, entries, edges, coords, ring_offsets, poly_rings : ndarray
         As for :func:`query_one`.
     grid : CellGrid
         The layout of the cell table (the dispatch cost is nothing next to the loops).
@@ -393,6 +381,6 @@ def query(
             continue
         px, py = xs[k], ys[k]
         owners[k], unsure[k], vertex[k] = _decide(
-            px, py, o, bstart, bcand, bstate, erange, edges, coords, ring_offsets, poly_rings, grid
+            px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid
         )
     return owners, unsure, vertex

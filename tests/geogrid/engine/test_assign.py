@@ -221,3 +221,34 @@ def test_demo_assignment_equals_geopandas_sjoin_off_boundaries(demo_grids, demo_
     assert set(found.method[in_a_grid]) == {"inside"}
     assert set(found.method[~in_a_grid]) <= {"nearest", "outside"}
     assert (found.method[~in_a_grid] == "nearest").any()
+
+
+@pytest.mark.slow
+def test_demo_nearest_is_the_lowest_coded_closest_grid_within_the_tolerance(demo_grids, demo_index):
+    """Points up to 70 m around the district's outline: brute force over every three-level grid."""
+    from geogrid.coords import metric_transformer, to_metric
+
+    tiling = sorted((g for g in demo_grids if g.level == "grid"), key=lambda g: g.code)
+    polygons = np.array([g.geometry for g in tiling], dtype=object)
+    forward = metric_transformer(polygons)
+    metric = to_metric(polygons, forward)
+    outline = shapely.union_all(metric).exterior
+    rng = np.random.default_rng(5)
+    along = shapely.line_interpolate_point(outline, rng.uniform(0, 1, 600), normalized=True)
+    offset = shapely.buffer(along, rng.uniform(0.5, 70, 600))  # a circle around each
+    points = shapely.line_interpolate_point(
+        shapely.get_exterior_ring(offset), rng.uniform(0, 1, 600), normalized=True
+    )
+    mx, my = shapely.get_x(points), shapely.get_y(points)
+    x, y = metric_transformer(polygons, inverse=True).transform(mx, my)
+    found = demo_index.assign(x, y)
+    outside = ~shapely.intersects(shapely.union_all(metric), points)
+    assert outside.sum() > 100
+    distances = shapely.distance(points[:, None], metric[None, :])  # points x grids
+    best = distances.min(axis=1)
+    nearest = np.array([tiling[np.flatnonzero(row == row.min())[0]].code for row in distances])
+    within = outside & (best <= 30)
+    assert within.sum() > 30 and (outside & (best > 31)).sum() > 30
+    assert (found.method[within] == "nearest").all()
+    assert (found.grid[within] == nearest[within]).all()
+    assert (found.method[outside & (best > 30)] == "outside").all()
