@@ -137,7 +137,11 @@ class EventFilter:
         if self.department is not None:
             clauses.append(events.c.assignee_department_id == self.department)
         if self.overdue is not None:
-            late = sa.and_(events.c.status.in_(OPEN), events.c.stage_due_at < to_db_time(now))
+            late = sa.and_(  # a case without a stage deadline is not late (not NULL either)
+                events.c.status.in_(OPEN),
+                events.c.stage_due_at.is_not(None),
+                events.c.stage_due_at < to_db_time(now),
+            )
             clauses.append(late if self.overdue else sa.not_(late))
         if self.start:
             clauses.append(events.c.reported_at >= to_db_time(self.start))

@@ -34,7 +34,8 @@ __all__ = ["NOT_SET", "Columns", "EventColumns", "columns_of"]
 NOT_SET = np.iinfo(np.int64).min  # a time that is not set (closed_at of an open case)
 _CODES = ("district", "street", "community", "grid")  # micro, dedicated: ask SQL (rare)
 _WORDS = ("status", "category")
-_TIMES = ("reported_at", "closed_at", "close_due_at")
+_TIMES = ("reported_at", "closed_at", "close_due_at", "stage_due_at")
+_FLOATS = ("lon", "lat")
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a DateTime in SQLite
 
 
@@ -44,7 +45,8 @@ class Columns:
 
     The code columns (district to grid), ``status`` and ``category`` index
     into ``vocabulary`` (-1 where the value is null); times are microseconds
-    since the epoch in UTC, :data:`NOT_SET` where null.
+    since the epoch in UTC, :data:`NOT_SET` where null; ``lon`` and ``lat`` the
+    event's WGS-84 point.
     """
 
     id: np.ndarray
@@ -57,6 +59,9 @@ class Columns:
     reported_at: np.ndarray
     closed_at: np.ndarray
     close_due_at: np.ndarray
+    stage_due_at: np.ndarray
+    lon: np.ndarray  # the WGS-84 point, float64
+    lat: np.ndarray
     vocabulary: np.ndarray  # object array of the strings the integer columns index
     words: dict[str, int]  # vocabulary's inverse
 
@@ -111,7 +116,12 @@ class EventColumns:
             if postgres
             else (sa.type_coerce(events.c[name], sa.String) for name in _TIMES)
         )
-        query = sa.select(events.c.id, *(events.c[name] for name in _CODES + _WORDS), *times)
+        query = sa.select(
+            events.c.id,
+            *(events.c[name] for name in _CODES + _WORDS),
+            *times,
+            *(events.c[name] for name in _FLOATS),
+        )
         if since is not None:
             query = query.where(events.c.change_seq > since)
         parts: list[dict[str, np.ndarray]] = []
@@ -121,10 +131,15 @@ class EventColumns:
                 part[name] = self._encode(fields[i])
             for i, name in enumerate(_TIMES, start=1 + len(_CODES + _WORDS)):
                 part[name] = _times(fields[i], postgres)
+            for i, name in enumerate(_FLOATS, start=1 + len(_CODES + _WORDS + _TIMES)):
+                part[name] = np.array(fields[i], dtype=np.float64)
             parts.append(part)
-        names = ("id", *_CODES, *_WORDS, *_TIMES)
+        names = ("id", *_CODES, *_WORDS, *_TIMES, *_FLOATS)
         if not parts:
-            return {name: np.empty(0, dtype=np.int64) for name in names}
+            return {
+                name: np.empty(0, dtype=np.float64 if name in _FLOATS else np.int64)
+                for name in names
+            }
         return {name: np.concatenate([p[name] for p in parts]) for name in names}
 
     def _encode(self, values: tuple) -> np.ndarray:
