@@ -7,8 +7,9 @@ point there is answered by one table read. In a cell that edges cross, the
 candidate polygons are tested in code order with a crossing-number test
 compiled by numba; the first that holds the point owns it. A point closer than
 ``near_deg`` (1e-9 degrees, ~0.1 mm) to any edge it is tested against is handed
-to GEOS (the :class:`~geogrid.engine.reference.STRtreeEngine`), so the answer is the
-reference's on every point, on boundaries by the same lowest-code rule.
+to GEOS with its cell's candidates (:mod:`geogrid.engine.settle`), with the
+predicates of the :class:`~geogrid.engine.reference.STRtreeEngine`, so the answer
+is the reference's on every point, on boundaries by the same lowest-code rule.
 
 The kernels live in :mod:`geogrid.engine.kernels`; they get the layout of the
 cell table as one :class:`~geogrid.engine.kernels.CellGrid`.
@@ -16,7 +17,6 @@ cell table as one :class:`~geogrid.engine.kernels.CellGrid`.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -24,7 +24,8 @@ import shapely
 
 from geogrid.engine import kernels
 from geogrid.engine.kernels import CellGrid
-from geogrid.engine.reference import NO_OWNER, STRtreeEngine
+from geogrid.engine.reference import NO_OWNER
+from geogrid.engine.settle import settle
 
 __all__ = ["CellEngine"]
 
@@ -117,8 +118,6 @@ class CellEngine:
         Layout of the cell table (absent, like ``cell_m``, if there are no polygons).
     cell_m : float
         The cell size asked for or chosen, in metres (before any growing).
-    exact : STRtreeEngine
-        The GEOS reference engine that decides the points near edges.
     """
 
     def __init__(self, geometries, cell_m: float | None = None, near_deg: float = 1e-9) -> None:
@@ -160,11 +159,6 @@ class CellEngine:
             and np.array_equal(parts[0], self._parts[0])
             and np.array_equal(parts[1], self._parts[1])
         )
-
-    @functools.cached_property
-    def exact(self) -> STRtreeEngine:
-        """GEOS, for the points within ``near`` of an edge (built on first use)."""
-        return STRtreeEngine(self.geometries)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What :meth:`from_arrays` needs to rebuild this engine, as named arrays."""
@@ -239,7 +233,7 @@ class CellEngine:
             return NO_OWNER, False
         found, unsure, vertex = kernels.query_one(float(x), float(y), *self._arrays, *self.grid)
         if unsure:
-            owner, on_edge = self.exact.owners(np.array([x]), np.array([y]))
+            owner, on_edge = settle(self, np.array([x], dtype=float), np.array([y], dtype=float))
             return int(owner[0]), bool(on_edge[0])
         return int(found), bool(vertex)
 
@@ -251,8 +245,8 @@ class CellEngine:
         x, y : array_like of float
             The points (longitude, latitude).
         points : ndarray of Point, optional
-            The same points as shapely Points, passed on to GEOS for the points
-            near edges.
+            Taken for the :class:`~geogrid.engine.reference.Engine` protocol; the
+            few points GEOS decides here are made from ``x`` and ``y``.
 
         Returns
         -------
@@ -267,7 +261,6 @@ class CellEngine:
             return np.full(len(x), NO_OWNER, dtype=np.int64), np.zeros(len(x), dtype=bool)
         owner, unsure, on_edge = kernels.query(x, y, *self._arrays, self.grid)  # owner: int32
         near = np.flatnonzero(unsure)
-        if len(near):  # within 0.1 mm of an edge: GEOS decides, exactly
-            sub = None if points is None else points[near]
-            owner[near], on_edge[near] = self.exact.owners(x[near], y[near], sub)
+        if len(near):  # within 0.1 mm of an edge: GEOS decides among the cell's candidates
+            owner[near], on_edge[near] = settle(self, x[near], y[near])
         return owner, on_edge

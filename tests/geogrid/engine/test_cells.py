@@ -102,3 +102,33 @@ def test_nan_and_far_away_points_have_no_owner():
     engine = CellEngine(_tiling(9, 5, 0.01))
     owner, edge = engine.owners([np.nan, 0.0, 200.0], [34.7, 0.0, 34.7])
     assert list(owner) == [-1, -1, -1] and not edge.any()
+
+
+def test_points_on_edges_are_settled_by_their_cells_candidates_as_geos_would():
+    """Vertices, points along edges, off the table and not finite; built and mapped engines."""
+    from geogrid.engine import settle
+
+    geoms = _tiling(11, 60, 0.02)
+    holed = Polygon(
+        [(113.63, 34.81), (113.64, 34.81), (113.64, 34.82), (113.63, 34.82)],
+        [[(113.633, 34.813), (113.637, 34.813), (113.637, 34.817), (113.633, 34.817)]],
+    )
+    geoms = np.array([*geoms, holed, MultiPolygon([shapely.box(113.65, 34.8, 113.66, 34.81)])])
+    rings = shapely.get_exterior_ring(shapely.get_parts(geoms))
+    vertices = shapely.get_coordinates(rings)
+    along = shapely.get_coordinates(
+        shapely.line_interpolate_point(rings, np.linspace(0.05, 0.95, len(rings)), normalized=True)
+    )
+    xy = np.vstack([vertices, along, [[0.0, 0.0], [np.nan, 34.8], [113.6, np.inf]]])
+    x, y = xy[:, 0].copy(), xy[:, 1].copy()
+    built = CellEngine(geoms)
+    mapped = CellEngine.from_arrays(built.arrays(), built.layout())
+    reference = STRtreeEngine(geoms).owners(x, y)
+    assert reference[1].sum() > 300  # every vertex is on an edge; points along, near one
+    for engine in (built, mapped):
+        owner, on_edge = settle.settle(engine, x, y)
+        np.testing.assert_array_equal(owner, reference[0])
+        np.testing.assert_array_equal(on_edge, reference[1])
+        np.testing.assert_array_equal(engine.owners(x, y)[0], reference[0])
+    assert mapped._geometries is None  # it built only the candidates it needed
+    assert len(mapped._settled) == len(geoms)  # each asked for, none built twice
