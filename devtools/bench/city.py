@@ -32,21 +32,43 @@ __all__ = ["city_grids", "run_city"]
 ORIGIN = (113.2, 34.4)
 _M_PER_DEG = (111_320.0 * np.cos(np.radians(ORIGIN[1])), 110_574.0)
 
-_WORKER = """
-import json, sys, time
-from pathlib import Path
+_IMPORTS = """
+import json, os, sys, time
 import numpy as np
 from geogrid.engine.indexfile import load_index
+"""
+_BODY = """
 start = time.perf_counter()
 index = load_index(sys.argv[1])
 loaded = time.perf_counter() - start
 points = np.load(sys.argv[2])
 engine = index.layers[0][1].engine
 engine.owners(points[0], points[1])
-sys.stdout.write(json.dumps({"load_s": loaded}) + "\\n")
+sys.stdout.write(json.dumps({"load_s": loaded, "pid": os.getpid()}) + "\\n")
 sys.stdout.flush()
-sys.stdin.readline()  # held until the parent has read the memory
+os.read(0, 1)  # held until the parent has read the memory (one byte each: no buffering)
 """
+_WORKER = _IMPORTS + _BODY
+
+# The way gunicorn runs them (web/wsgi.py): an arbiter imports the modules, runs
+# nothing compiled, then forks; each worker maps the index and answers the points.
+_ARBITER = (
+    _IMPORTS
+    + """
+import geogrid.engine.assign, geogrid.engine.cells, geogrid.engine.kernels
+children = []
+for _ in range(int(sys.argv[3])):
+    pid = os.fork()
+    if pid == 0:
+"""
+    + "\n".join("        " + line for line in _BODY.strip().splitlines())
+    + """
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+"""
+)
 
 
 def city_grids(n: int = 200_000, area_km2: float = 7_000.0, per_edge: int = 5, seed: int = 2026):
@@ -155,6 +177,7 @@ def run_city(n_grids: int = 200_000, n_points: int = 1_000_000, repeat: int = 3)
         )
         np.save(Path(tmp) / "points.npy", np.stack([x, y]))
         memory = _workers(folder, Path(tmp) / "points.npy")
+        memory.update(_forked(folder, Path(tmp) / "points.npy"))
     return {
         "grids": len(polygons),
         "area_km2": round(side_m**2 / 1e6),
@@ -168,6 +191,27 @@ def run_city(n_grids: int = 200_000, n_points: int = 1_000_000, repeat: int = 3)
         "agree_with_sjoin": agree,
         **memory,
     }
+
+
+def _forked(folder: Path, points: Path, count: int = 4) -> dict:
+    """PSS of one, and of ``count``, workers forked from an arbiter that imported the code."""
+    out = {}
+    for n in (1, count):
+        arbiter = subprocess.Popen(
+            [sys.executable, "-c", _ARBITER, str(folder), str(points), str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            lines = [json.loads(arbiter.stdout.readline()) for _ in range(n)]
+            pss = [memory_mb(line["pid"]) for line in lines]
+            out[f"forked_{n}_pss_mb"] = round(sum(pss) + memory_mb(arbiter.pid))
+        finally:
+            arbiter.stdin.write("\n" * n)
+            arbiter.stdin.flush()
+            arbiter.wait(timeout=60)
+    return out
 
 
 def _workers(folder: Path, points: Path, count: int = 4) -> dict:

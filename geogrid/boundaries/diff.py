@@ -22,14 +22,8 @@ def diff(active: list[Grid], new: list[Grid]) -> dict:
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
     common = sorted(set(before) & set(after))
-    # normalized first: a Shapefile or a GIS may start rings elsewhere or turn them around
-    reshaped_codes = [
-        c
-        for c in common
-        if not shapely.equals_exact(
-            shapely.normalize(before[c].geometry), shapely.normalize(after[c].geometry), 0
-        )
-    ]
+    moved_flags = _moved(before, after, common).tolist()
+    reshaped_codes = [c for c, moved in zip(common, moved_flags, strict=True) if moved]
     reshaped = []
     if reshaped_codes:
         old = areas_m2(np.array([before[c].geometry for c in reshaped_codes], dtype=object))
@@ -57,3 +51,20 @@ def diff(active: list[Grid], new: list[Grid]) -> dict:
         "updated": updated,
         "unchanged": len(common) - len(reshaped) - len(updated),
     }
+
+
+def _moved(before: dict[str, Grid], after: dict[str, Grid], common: list[str]) -> np.ndarray:
+    """Per code of ``common``, whether its geometry changed.
+
+    Compared after normalization (a Shapefile or a GIS may start rings
+    elsewhere or turn them around); only pairs not already exactly equal are
+    normalized, as exact equality implies equality after it.
+    """
+    old = np.array([before[c].geometry for c in common], dtype=object)
+    new = np.array([after[c].geometry for c in common], dtype=object)
+    moved = ~shapely.equals_exact(old, new, tolerance=0)
+    if moved.any():
+        moved[moved] = ~shapely.equals_exact(
+            shapely.normalize(old[moved]), shapely.normalize(new[moved]), tolerance=0
+        )
+    return moved

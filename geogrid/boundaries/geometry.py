@@ -66,9 +66,10 @@ def geometry_from_geojson(obj: object) -> BaseGeometry:
 def geometries_from_geojson(objs: list) -> list[BaseGeometry | ValueError]:
     """:func:`geometry_from_geojson` of each object: the geometry, or the error it raised.
 
-    Well-formed polygons (nearly all of a real file) are parsed by GEOS in one
-    call; if that refuses anything, each object is parsed on its own, for its
-    own message.
+    Plain polygons (nearly all of a real file: closed rings of numeric x, y
+    pairs) are built from their coordinate arrays at once; else well-formed
+    ones are parsed by GEOS in one call; if that refuses anything, each object
+    is parsed on its own, for its own message.
     """
     simple = all(
         isinstance(o, dict)
@@ -77,6 +78,9 @@ def geometries_from_geojson(objs: list) -> list[BaseGeometry | ValueError]:
         and o["coordinates"]
         for o in objs
     )
+    built = _from_coordinates(objs) if simple and objs else None
+    if built is not None:
+        return built
     if simple and objs:
         try:
             text = json.dumps({"type": "GeometryCollection", "geometries": objs})
@@ -95,6 +99,60 @@ def geometries_from_geojson(objs: list) -> list[BaseGeometry | ValueError]:
         except ValueError as err:
             out.append(err)
     return out
+
+
+def _plain_rings(objs: list) -> tuple[np.ndarray, list[int], list[int], list[int]] | None:
+    """Positions of ``objs`` as one (n, 2) array; sizes and polygons of rings; polygons' objects.
+
+    None unless every ring is plain: numbers only, x and y, closed, four
+    positions or more. Anything else takes the general paths, which accept or
+    refuse it with the same coordinates or message as ever.
+    """
+    positions: list = []
+    sizes, ring_polygon, polygon_object = [], [], []
+    for k, obj in enumerate(objs):
+        polygons = [obj["coordinates"]] if obj["type"] == "Polygon" else obj["coordinates"]
+        for polygon in polygons:
+            if not isinstance(polygon, list) or not polygon:
+                return None
+            for ring in polygon:
+                if not isinstance(ring, list) or len(ring) < 4:
+                    return None
+                positions.extend(ring)
+                sizes.append(len(ring))
+                ring_polygon.append(len(polygon_object))
+            polygon_object.append(k)
+    try:
+        xy = np.asarray(positions)
+    except (ValueError, TypeError):  # ragged: a position of another size, or nested deeper
+        return None
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype.kind not in "fiu":
+        return None
+    ends = np.cumsum(sizes)
+    if not (xy[ends - np.array(sizes)] == xy[ends - 1]).all():
+        return None  # a ring left open
+    return xy.astype(np.float64), sizes, ring_polygon, polygon_object
+
+
+def _from_coordinates(objs: list) -> list[BaseGeometry] | None:
+    """The geometries of plain polygon objects, built from their coordinates in a few calls."""
+    found = _plain_rings(objs)
+    if found is None:
+        return None
+    xy, sizes, ring_polygon, polygon_object = found
+    ring_offsets = np.concatenate([[0], np.cumsum(sizes)])
+    polygon_offsets = np.searchsorted(ring_polygon, np.arange(len(polygon_object) + 1))
+    polygons = shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON, xy, (ring_offsets, polygon_offsets)
+    )
+    owner = np.array(polygon_object)
+    multi = np.array([obj["type"] == "MultiPolygon" for obj in objs])
+    out = np.empty(len(objs), dtype=object)
+    single = ~multi[owner]
+    out[owner[single]] = polygons[single]
+    if multi.any():
+        shapely.multipolygons(polygons[~single], indices=owner[~single], out=out)
+    return list(out)
 
 
 def geometry_problems(geoms) -> list[str | None]:

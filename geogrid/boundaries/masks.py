@@ -14,7 +14,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from geogrid.errors import InvalidInputError
 from geogrid.grid import Grid
@@ -22,12 +21,10 @@ from geogrid.privacy import mask_name, mask_phone
 
 __all__ = ["is_masked", "unmasked"]
 
-_MASK = re.compile(r"\*{2,}")
-
 
 def is_masked(value: object) -> bool:
     """True for text that carries a mask (two or more asterisks in a row)."""
-    return isinstance(value, str) and bool(_MASK.search(value))
+    return isinstance(value, str) and "**" in value
 
 
 def _masks_of(stored: object) -> set[str]:
@@ -54,29 +51,32 @@ def unmasked(uploaded: list[Grid], active: list[Grid], features: list) -> list[G
     features (their indexes name the refused values).
     """
     stored = {g.code: g for g in active}
-    index_of = _indexes(features)
     problems, out = [], []
     for grid in uploaded:
+        masked = [key for key, value in grid.attributes.items() if is_masked(value)]
+        if not masked:
+            out.append(grid)
+            continue
         old = stored.get(grid.code)
         attributes = dict(grid.attributes)
-        for key, value in grid.attributes.items():
-            if not is_masked(value):
-                continue
+        for key in masked:
+            value = attributes[key]
             kept = old.attributes.get(key) if old is not None else None
             if value in _masks_of(kept):
                 attributes[key] = kept  # the export's mask of the stored value: keep the value
                 continue
             problems.append(
                 {
-                    "index": index_of.get(grid.code),
                     "code": grid.code,
                     "field": f"properties.{key}",
                     "message": f"{value!r} is a masked value and is not the mask of the stored "
                     "one: write the real value, or leave the field out",
                 }
             )
-        out.append(dataclasses.replace(grid, attributes=attributes) if attributes else grid)
+        out.append(dataclasses.replace(grid, attributes=attributes))
     if problems:
+        index_of = _indexes(features)
+        problems = [{"index": index_of.get(p["code"]), **p} for p in problems]
         first = problems[0]
         raise InvalidInputError(
             f"{len(problems)} masked value(s) would overwrite real ones; first: feature "

@@ -7,11 +7,16 @@ Each problem carries the geometry of the fault (lon/lat) so a page can draw it.
 Regular levels tile their parent: siblings may not overlap and children may not
 stick out; a gap inside a parent is an error for grids and above and a warning
 for micro grids, which need not cover their grid. A thin fault is a sliver.
+
+The siblings of one parent are first checked as a polygonal coverage (GEOS's
+coverage validator, exact: no overlap, edges that meet match vertex for
+vertex). Siblings that form one have no overlap to measure, and their union is
+the cheap coverage union; the pairwise overlays and the general union are left
+for the groups that do not. A child that its parent covers has nothing outside it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,8 +64,19 @@ class Problem:
         }
 
 
+#: the levels whose siblings tile their parent (the district's siblings are not checked)
+_TILING = ("street", "community", "grid", "micro")
+#: GEOS's coverage functions (3.12); without them every group takes the general path
+_COVERAGE = shapely.geos_version >= (3, 12, 0)
+
+
 class _Frame:
-    """Codes, levels, parents and lon/lat geometries of a generation; metric measures."""
+    """Codes, levels, parents and lon/lat geometries of a generation; metric measures.
+
+    ``groups`` are the siblings (one tiling level, one parent, -1 for none) as
+    arrays of positions, in order of first appearance; ``tiled`` says, per
+    group, whether its members form a valid polygonal coverage.
+    """
 
     def __init__(self, grids: list[Grid]) -> None:
         self.codes = np.array([g.code for g in grids])
@@ -72,14 +88,45 @@ class _Frame:
         self.geoms = np.array([g.geometry for g in grids], dtype=object)
         shapely.prepare(self.geoms)
         self._forward = metric_transformer(self.geoms)
+        self.groups = _sibling_groups(self.levels, self.parents)
+        self.tiled = {
+            key: _is_coverage(self.geoms[members]) for key, members in self.groups.items()
+        }
 
     def metric(self, pieces):
         """``pieces`` (lon/lat) in the UTM zone of the data, for measuring."""
         return to_metric(pieces, self._forward)
 
 
-def _mapping(geom) -> dict:
-    return shapely.geometry.mapping(shapely.transform(geom, lambda xy: np.round(xy, 7)))
+def _sibling_groups(levels: np.ndarray, parents: np.ndarray) -> dict[tuple, np.ndarray]:
+    """Positions of the grids of each (tiling level, parent), in order of first appearance."""
+    tiling = np.flatnonzero(np.isin(levels, _TILING))
+    groups: dict[tuple, list[int]] = {}
+    for i, level, parent in zip(
+        tiling.tolist(), levels[tiling].tolist(), parents[tiling].tolist(), strict=True
+    ):
+        groups.setdefault((level, parent), []).append(i)
+    return {key: np.array(members, dtype=np.intp) for key, members in groups.items()}
+
+
+def _is_coverage(geoms: np.ndarray) -> bool:
+    """Whether ``geoms`` form a valid coverage: no overlap, matched edges (exact)."""
+    if len(geoms) < 2:
+        return True
+    return _COVERAGE and bool(shapely.coverage_is_valid(geoms))
+
+
+def _union(geoms: np.ndarray, tiled: bool):
+    """The union of ``geoms``: one polygon as it is, a coverage by its edges, else by overlay."""
+    if len(geoms) == 1:
+        return geoms[0]
+    return shapely.coverage_union_all(geoms) if tiled else shapely.union_all(geoms)
+
+
+def _mappings(pieces: list) -> list[dict]:
+    """GeoJSON of lon/lat ``pieces``, coordinates rounded to 7 places (~1 cm)."""
+    rounded = shapely.transform(np.array(pieces, dtype=object), lambda xy: np.round(xy, 7))
+    return [shapely.geometry.mapping(piece) for piece in rounded]
 
 
 def _thin(metric_geom, tolerances: Tolerances) -> bool:
@@ -99,13 +146,15 @@ def check_topology(grids: list[Grid], tolerances: Tolerances = Tolerances()) -> 
     found += _gaps(frame, tolerances)
     found.sort(key=lambda f: (f[0].severity != "error", -(f[0].area_m2 or 0)))
     problems = []
-    for k, (problem, piece, metric) in enumerate(found):
+    for problem, _, metric in found:
         if _thin(metric, tolerances):
             problem.kind = "sliver"
             problem.message = "sliver: " + problem.message
-        if k < tolerances.geometries:
-            problem.geometry = _mapping(piece)
         problems.append(problem)
+    drawn = found[: tolerances.geometries]
+    if drawn:
+        for (problem, _, _), geometry in zip(drawn, _mappings([f[1] for f in drawn]), strict=True):
+            problem.geometry = geometry
     return problems
 
 
@@ -119,9 +168,11 @@ def _measured(frame: _Frame, pieces, limit: float):
 
 
 def _overlaps(frame: _Frame, tol: Tolerances):
+    """Overlaps of siblings; a group that is a valid coverage has none."""
     out = []
-    for level in ("street", "community", "grid", "micro"):
-        idx = np.flatnonzero(frame.levels == level)
+    for level in _TILING:
+        untiled = [m for key, m in frame.groups.items() if key[0] == level and not frame.tiled[key]]
+        idx = np.sort(np.concatenate(untiled)) if untiled else np.empty(0, dtype=np.intp)
         if len(idx) < 2:
             continue
         tree = shapely.STRtree(frame.geoms[idx])
@@ -150,7 +201,9 @@ def _overlaps(frame: _Frame, tol: Tolerances):
 
 
 def _outside(frame: _Frame, tol: Tolerances):
+    """Children reaching outside their parent; one the parent covers has nothing outside."""
     child = np.flatnonzero(frame.parents >= 0)
+    child = child[~shapely.covers(frame.geoms[frame.parents[child]], frame.geoms[child])]
     if not len(child):
         return []
     pieces = shapely.difference(frame.geoms[child], frame.geoms[frame.parents[child]])
@@ -176,15 +229,13 @@ def _outside(frame: _Frame, tol: Tolerances):
 
 
 def _gaps(frame: _Frame, tol: Tolerances):
-    children = defaultdict(list)
-    for i in np.flatnonzero(frame.parents >= 0):
-        if frame.levels[i] != "dedicated":
-            children[int(frame.parents[i])].append(i)
+    """What of each parent none of its regular children covers."""
+    keys = [key for key in frame.groups if key[1] >= 0]  # in order of first appearance
+    children = {parent: frame.groups[level, parent] for level, parent in keys}
     parents = list(children)
-    pieces = [
-        shapely.difference(frame.geoms[p], shapely.union_all(frame.geoms[children[p]]))
-        for p in parents
-    ]
+    unions = np.empty(len(keys), dtype=object)
+    unions[:] = [_union(frame.geoms[frame.groups[key]], frame.tiled[key]) for key in keys]
+    pieces = shapely.difference(frame.geoms[parents], unions)
     out = []
     for k, piece, metric, area in _measured(frame, pieces, tol.gap_m2):
         parent = parents[k]

@@ -13,7 +13,8 @@ import fcntl
 import os
 import threading
 import weakref
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,7 +28,12 @@ __all__ = [
     "database_url",
     "default_url",
     "local_write_lock",
+    "roomy_page_cache",
 ]
+
+#: SQLite's page cache (KiB) for a big write; its default, 2 MiB, is outgrown by the
+#: indexes of a district's events, which a redraw then spills and reads again all along
+ROOMY_CACHE_KIB = 64 * 1024
 
 
 def database_url(url: str | None = None) -> sa.URL:
@@ -82,6 +88,27 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+@contextmanager
+def roomy_page_cache(conn: sa.Connection, kib: int = ROOMY_CACHE_KIB) -> Iterator[None]:
+    """On SQLite, a page cache of ``kib`` KiB for ``conn`` while inside; elsewhere nothing.
+
+    Set back afterwards, even when the write fails (SQLite then gives the pages
+    back), so the pooled connections of a web worker do not each keep 64 MiB.
+    The pragmas go to the driver's connection: they are no part of the
+    transaction, whatever state it is left in.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    before = int(raw.execute("PRAGMA cache_size").fetchone()[0])
+    raw.execute(f"PRAGMA cache_size=-{int(kib)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={before}")
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:

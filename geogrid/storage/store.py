@@ -16,18 +16,16 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import shapely
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
 from geogrid import codes
-from geogrid.coords import areas_m2
 from geogrid.engine.assign import DEFAULT_TOLERANCE_M, GridIndex
 from geogrid.engine.indexfile import load_index, save_index
 from geogrid.errors import InvalidInputError, NotFoundError
@@ -39,7 +37,9 @@ from geogrid.storage.backends import (
     database_url,
     default_url,
     local_write_lock,
+    roomy_page_cache,
 )
+from geogrid.storage.gridrows import insert_grids, select_grids, stored_grids
 from geogrid.storage.location import INDEX_DIR_ENV, index_cache
 from geogrid.storage.schema import audit, generations, grids, store_changes
 
@@ -92,6 +92,9 @@ class Store:
         before anything else, and the events it writes carry the new value;
         ``changes=False`` is for writes that no cache shows (users, tokens,
         failed logins): they neither invalidate pages nor queue behind the counter.
+        A boundary change on SQLite gets a roomy page cache for its transaction
+        (see :func:`~geogrid.storage.backends.roomy_page_cache`): it rewrites a
+        district's events and their indexes.
         """
         with self._local_writer, self._writer.begin() as conn:
             if self.backend == "postgresql":
@@ -108,7 +111,8 @@ class Store:
                     .where(store_changes.c.id == 1)
                     .values(seq=store_changes.c.seq + 1)
                 )
-            yield conn
+            with roomy_page_cache(conn) if boundaries else nullcontext():
+                yield conn
 
     def change_seq(self, conn: sa.Connection | None = None) -> int:
         """The store's change sequence: it grows with every committed write transaction."""
@@ -229,7 +233,7 @@ class Store:
                 active=False,
             )
         ).inserted_primary_key[0]
-        previous = self._rows_by_code(conn, active) if active and active == latest else {}
+        previous = stored_grids(conn, active) if active and active == latest else {}
         self._write_grids(conn, new_grids, gen, previous)
         conn.execute(
             sa.insert(audit).values(
@@ -248,52 +252,8 @@ class Store:
         self.activate(gen, actor, conn)
         return gen
 
-    def _rows_by_code(self, conn: sa.Connection, generation: int) -> dict[str, sa.Row]:
-        query = sa.select(
-            grids.c.id, grids.c.code, grids.c.name, grids.c.attributes, grids.c.geometry
-        ).where(_in_generation(generation))
-        return {row.code: row for row in conn.execute(query)}
-
     def _write_grids(self, conn, new_grids, gen: int, previous: dict) -> None:
-        geoms = np.array([g.geometry for g in new_grids], dtype=object)
-        wkb = shapely.to_wkb(geoms)
-        bounds = shapely.bounds(geoms)
-        areas = areas_m2(geoms)
-        extend, rows = [], []
-        for i, grid in enumerate(new_grids):
-            old = previous.get(grid.code)
-            if old is not None and (old.name, old.attributes, bytes(old.geometry)) == (
-                grid.name,
-                grid.attributes,
-                wkb[i],
-            ):
-                extend.append(old.id)
-                continue
-            rows.append(
-                {
-                    "code": grid.code,
-                    "level": grid.level,
-                    "parent": grid.parent,
-                    "name": grid.name,
-                    "attributes": grid.attributes,
-                    "geometry": wkb[i],
-                    "min_x": bounds[i, 0],
-                    "min_y": bounds[i, 1],
-                    "max_x": bounds[i, 2],
-                    "max_y": bounds[i, 3],
-                    "area_m2": float(areas[i]),
-                    "generation_low": gen,
-                    "generation_high": gen,
-                }
-            )
-        for start in range(0, len(extend), 500):
-            conn.execute(
-                sa.update(grids)
-                .where(grids.c.id.in_(extend[start : start + 500]))
-                .values(generation_high=gen)
-            )
-        if rows:
-            conn.execute(sa.insert(grids), rows)
+        insert_grids(conn, new_grids, gen, previous)
 
     def load_grids(
         self,
@@ -315,7 +275,7 @@ class Store:
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            out = [_grid_from_row(row) for row in conn.execute(query)]
+            out = select_grids(conn, query)
         if bbox_wgs84 is not None and self.backend != "postgresql":
             box = shapely.box(*bbox_wgs84)
             out = [g for g in out if g.geometry.intersects(box)]
@@ -324,7 +284,7 @@ class Store:
     def load_grids_in(self, conn: sa.Connection, generation: int) -> list[Grid]:
         """Every grid of ``generation``, read in the caller's transaction."""
         query = sa.select(grids).where(_in_generation(generation)).order_by(grids.c.code)
-        return [_grid_from_row(row) for row in conn.execute(query)]
+        return select_grids(conn, query)
 
     def count_grids(self, generation: int | None = None, **filters) -> int:
         """How many grids :meth:`load_grids` would return without limit.
@@ -473,12 +433,3 @@ def _prune(folder: Path, keep: int) -> None:
 
 def _in_generation(generation: int):
     return sa.and_(grids.c.generation_low <= generation, grids.c.generation_high >= generation)
-
-
-def _grid_from_row(row) -> Grid:
-    return Grid(
-        code=row.code,
-        name=row.name,
-        geometry=shapely.from_wkb(row.geometry),
-        attributes=dict(row.attributes or {}),
-    )

@@ -150,3 +150,40 @@ def test_a_plain_postgresql_url_means_psycopg_3():
     store = Store("postgresql://geogrid:pw@db.example/geogrid?sslmode=require")
     assert store.url == "postgresql+psycopg://geogrid:pw@db.example/geogrid?sslmode=require"
     assert store.engine.dialect.driver == "psycopg"
+
+
+def test_names_and_attributes_round_trip_and_a_changed_attribute_makes_a_new_row(store):
+    features = copy.deepcopy(small_features())
+    grid = next(f for f in features if f["properties"]["code"] == "410102001001002")
+    grid["properties"].update(leader="李娜 (代)", tags=["夜市", "学校"], extra={"n": 1, "x": 0.5})
+    store.import_grids(read_grids(collection(features)))
+    stored = store.get_grid("410102001001002")
+    assert (stored.name, stored.attributes) == (
+        "甲社区第2网格",
+        {"leader": "李娜 (代)", "tags": ["夜市", "学校"], "extra": {"n": 1, "x": 0.5}},
+    )
+    rows = {r["code"]: r for r in _rows(store, grids) if r["generation_high"] == 2}
+    assert rows["410102001001002"]["generation_low"] == 2  # a row of its own
+    assert rows["410102001001001"]["generation_low"] == 1  # unchanged: extended
+    grid["properties"]["extra"] = {"n": 2, "x": 0.5}  # only a nested value differs
+    store.import_grids(read_grids(collection(features)))
+    assert store.get_grid("410102001001002").attributes["extra"] == {"n": 2, "x": 0.5}
+    assert store.get_grid("410102001001002", generation=2).attributes["extra"]["n"] == 1
+
+
+@pytest.mark.parametrize("boundaries", [True, False])
+def test_a_boundary_write_has_a_roomy_page_cache_and_gives_it_back(tmp_path, boundaries):
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")  # a setting of SQLite's connections
+    store.migrate()
+    with store.engine.connect() as conn:
+        default = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    with store.write(boundaries=boundaries) as conn:
+        inside = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    failing = pytest.raises(sa.exc.IntegrityError, match="NOT NULL")
+    with failing, store.write(boundaries=boundaries) as conn:  # given back however it ends
+        conn.execute(sa.insert(generations).values(created_at=None))
+    with store.engine.connect() as conn:  # the pool hands out the same connection again
+        after = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    assert inside == (-64 * 1024 if boundaries else default)
+    assert after == default
+    store.close()

@@ -1,0 +1,172 @@
+"""The events a redraw moves: found by a dry run, summarized, then written in one pass.
+
+A district's 100,000 events are read as columns, assigned under the new index
+and compared with what they carry. A commit writes the new codes of the events
+that move in one statement per 50,000 (the rows travel as one JSON array, which
+SQLite's ``json_each`` and PostgreSQL's ``jsonb_array_elements`` unpack), and
+stamps the generation on the others: each event row is written once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from geogrid.cases.workflow import OPEN
+from geogrid.engine.assign import GridIndex
+from geogrid.storage.rawread import read_columns
+from geogrid.storage.schema import events, store_changes
+
+__all__ = ["CODE_COLUMNS", "Moves", "find_moves", "impact", "reassign"]
+
+CODE_COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
+_SAMPLE = 20
+_BATCH = 50_000  # moved events per statement
+#: the moved events' rows, unpacked from one JSON array of [id, *CODE_COLUMNS] (the
+#: parameter), and the k-th element of one (json_extract: SQLite before 3.38 has no ->>)
+_ROWS = {
+    "sqlite": ("FROM json_each(?)", "json_extract(value, '$[{k}]')"),
+    "postgresql": (
+        "FROM jsonb_array_elements(CAST(%s AS jsonb)) AS elements(value)",
+        "value ->> {k}",
+    ),
+}
+
+
+@dataclass
+class Moves:
+    """The events whose assignment an index would change, as parallel arrays."""
+
+    ids: np.ndarray
+    status: np.ndarray
+    old: dict[str, np.ndarray]  # code column → the stored value ('' for none)
+    new: dict[str, np.ndarray]  # code column → the new value ('' for none)
+
+    def only(self, keep: np.ndarray) -> Moves:
+        """The moves selected by the boolean mask ``keep``."""
+        return Moves(
+            ids=self.ids[keep],
+            status=self.status[keep],
+            old={c: v[keep] for c, v in self.old.items()},
+            new={c: v[keep] for c, v in self.new.items()},
+        )
+
+    def open_only(self) -> Moves:
+        """The moves of open events."""
+        return self.only(np.isin(self.status, OPEN))
+
+
+def find_moves(conn: sa.Connection, index: GridIndex, closed_too: bool = True) -> Moves:
+    """Events whose assignment ``index`` would change (all events, or the open ones)."""
+    query = sa.select(
+        events.c.id,
+        events.c.lon,
+        events.c.lat,
+        events.c.status,
+        *(events.c[c] for c in CODE_COLUMNS),
+    )
+    if not closed_too:
+        query = query.where(events.c.status.in_(OPEN))
+    table = read_columns(conn, query)
+    found = index.assign(table["lon"].astype(float), table["lat"].astype(float))
+    changed = np.zeros(len(table["id"]), dtype=bool)
+    old, new = {}, {}
+    for column in CODE_COLUMNS:
+        stored = table[column]
+        stored[stored == None] = ""  # noqa: E711 (elementwise)
+        old[column] = stored
+        new[column] = np.asarray(getattr(found, column), dtype=object)
+        changed |= old[column] != new[column]  # Python strings, compared in place
+    return Moves(
+        ids=table["id"][changed].astype(np.int64),
+        status=table["status"][changed],
+        old={c: v[changed] for c, v in old.items()},
+        new={c: v[changed] for c, v in new.items()},
+    )
+
+
+def impact(moves: Moves) -> dict:
+    """What a plan reports of its moves: counts, per (old, new) grid, and a sample."""
+    state = np.where(np.isin(moves.status, OPEN), "open", "closed")
+    counts = Counter(state.tolist())
+    before = [c or None for c in moves.old["grid"].tolist()]
+    after = [c or None for c in moves.new["grid"].tolist()]
+    per_grid = Counter(zip(before, after, state.tolist(), strict=True))
+    sample = [
+        {"id": int(i), "status": s, "from": b, "to": a}
+        for i, s, b, a in zip(
+            moves.ids[:_SAMPLE].tolist(),
+            moves.status[:_SAMPLE].tolist(),
+            before,
+            after,
+            strict=False,
+        )
+    ]
+    by_grid: dict[tuple, dict] = {}
+    for (b, a, s), n in per_grid.items():
+        by_grid.setdefault((b, a), {"from": b, "to": a, "open": 0, "closed": 0})[s] += n
+    return {
+        "open_moved": counts["open"],
+        "closed_moved": counts["closed"],
+        "by_grid": sorted(by_grid.values(), key=lambda r: -(r["open"] + r["closed"])),
+        "sample": sample,
+    }
+
+
+def reassign(
+    conn: sa.Connection, index: GridIndex, closed_too: bool, moves: Moves | None = None
+) -> int:
+    """Put open (or all) events under ``index``'s generation; returns how many moved.
+
+    ``moves``, if given, are those of every event under this index, found by a
+    dry run with nothing written since. The events that move get their codes,
+    generation and change stamp in one statement per batch; then the others
+    their generation and stamp (a row already holding both was written so just
+    now). A statement per event would cost seconds on a district.
+    """
+    if moves is None:
+        moves = find_moves(conn, index, closed_too)
+    elif not closed_too:
+        moves = moves.open_only()
+    # stamped here, in the same statements: on SQLite the trigger would write each row twice
+    seq = sa.select(store_changes.c.seq).where(store_changes.c.id == 1).scalar_subquery()
+    for start in range(0, len(moves.ids), _BATCH):
+        _write_moved(conn, moves, slice(start, start + _BATCH), index.generation)
+    rest = (
+        sa.update(events)
+        .values(generation_id=index.generation, change_seq=seq)
+        .where(
+            sa.or_(
+                events.c.generation_id.is_distinct_from(index.generation),
+                events.c.change_seq.is_distinct_from(seq),
+            )
+        )
+    )
+    conn.execute(rest if closed_too else rest.where(events.c.status.in_(OPEN)))
+    return len(moves.ids)
+
+
+def _write_moved(conn: sa.Connection, moves: Moves, part: slice, generation: int | None) -> None:
+    """New codes, ``generation`` and the change stamp for the moved events in ``part``.
+
+    Only the code columns that change for some event of the batch are set: an
+    indexed column set to its own value still costs its index an update.
+    """
+    changed = [c for c in CODE_COLUMNS if (moves.old[c][part] != moves.new[c][part]).any()]
+    values = [[v or None for v in moves.new[c][part].tolist()] for c in changed]
+    payload = json.dumps(list(zip(moves.ids[part].tolist(), *values, strict=True)))
+    source, element = _ROWS[conn.dialect.name]
+    picked = [f"CAST({element.format(k=0)} AS BIGINT) AS id"]
+    picked += [f"{element.format(k=k)} AS {c}" for k, c in enumerate(changed, 1)]
+    sets = "".join(f"{c} = moved.{c}, " for c in changed)
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    conn.exec_driver_sql(
+        f"UPDATE events SET {sets}generation_id = {mark}, "
+        "change_seq = (SELECT seq FROM store_changes WHERE id = 1) "
+        f"FROM (SELECT {', '.join(picked)} {source}) AS moved WHERE events.id = moved.id",
+        (generation, payload),
+    )
