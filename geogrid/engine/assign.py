@@ -20,6 +20,8 @@ Dedicated grids are an overlay reported beside the chain (lowest code wins).
 from __future__ import annotations
 
 import functools
+import math
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -142,8 +144,10 @@ _METHOD_WORDS = np.array(["inside", "edge", "nearest", "outside"], dtype=object)
 _INSIDE, _EDGE, _NEAREST, _OUTSIDE = range(4)
 
 
-#: Cell size of the reach of the nearest search, in metres.
-_REACH_CELL_M = 20.0
+#: Cell size of the reach of the nearest search, in metres, and at most so many cells
+#: (4 MB: a city of 7,000 km² gets 84 m cells; the demo district 20 m)
+_REACH_CELL_M, _REACH_CELLS = 20.0, 1_000_000
+_METRIC_LOCK = threading.Lock()
 _OUTSIDE_ROW = 0  # the chain of a point no grid covers: the district, if there is one
 
 
@@ -321,7 +325,9 @@ class GridIndex:
         tree, and the nearest of them (ties: the lowest code) by GEOS distances.
         """
         if self._metric is None:
-            self._metric = self._nearest_index()
+            with _METRIC_LOCK:  # a worker's threads build it once
+                if self._metric is None:
+                    self._metric = self._nearest_index()
         to_metric, tree, reach = self._metric
         owner = np.full(len(x), NO_OWNER, dtype="int64")
         near = np.flatnonzero(reach.owners(x, y)[0] != NO_OWNER)
@@ -348,4 +354,6 @@ class GridIndex:
         # a little wider than the tolerance, so rounding never cuts a point off
         reach = shapely.union_all(metric).buffer(self.tolerance_m + 1.0)
         mask = to_metric(reach, metric_transformer(layer.geometries, inverse=True))
-        return forward, shapely.STRtree(metric), CellEngine([mask], cell_m=_REACH_CELL_M)
+        x0, y0, x1, y1 = reach.bounds
+        cell_m = max(_REACH_CELL_M, math.sqrt((x1 - x0) * (y1 - y0) / _REACH_CELLS))
+        return forward, shapely.STRtree(metric), CellEngine([mask], cell_m=cell_m)

@@ -315,7 +315,7 @@ def query_one(px, py, table, bstart, entries, edges, coords, ring_offsets, poly_
     px, py : float
         The point, in degrees.
     table, bstart, entries, edges, coords, ring_offsets, poly_rings : ndarray
-        The tables from :func:`build_tables`, packed by :func:`pack`, and the polygons.
+        The tables from :func:`build_tables` (pruned by the engine), and the polygons.
     *grid : float or int
         The fields of the :class:`CellGrid`, unpacked: numba's dispatcher takes ~1.7 us
         longer to type and unbox a named tuple than seven scalars, 40% of a call.

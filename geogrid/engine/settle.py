@@ -60,13 +60,15 @@ def _polygons(engine, ids: np.ndarray) -> np.ndarray:
     """The polygons ``ids`` of ``engine``: its own if it holds them, else built from its arrays."""
     if engine._geometries is not None:
         return engine._geometries[ids]
-    kept = engine.__dict__.setdefault("_settled", {})
+    kept = engine.__dict__.setdefault("_settled", {})  # shared by the worker's threads
+    wanted = {}
+    for i in np.unique(ids).tolist():
+        found = kept.get(i)  # one atomic read: another thread may clear the cache meanwhile
+        wanted[i] = found if found is not None else _polygon(engine, i)
     if len(kept) > _KEPT:
         kept.clear()
-    wanted = np.unique(ids)
-    for i in wanted[[int(k) not in kept for k in wanted]].tolist():
-        kept[i] = _polygon(engine, i)
-    return np.array([kept[i] for i in ids.tolist()], dtype=object)
+    kept.update(wanted)
+    return np.array([wanted[i] for i in ids.tolist()], dtype=object)
 
 
 def _polygon(engine, i: int):

@@ -132,3 +132,21 @@ def test_points_on_edges_are_settled_by_their_cells_candidates_as_geos_would():
         np.testing.assert_array_equal(engine.owners(x, y)[0], reference[0])
     assert mapped._geometries is None  # it built only the candidates it needed
     assert len(mapped._settled) == len(geoms)  # each asked for, none built twice
+
+
+def test_a_polygon_cache_cleared_by_another_thread_meanwhile_loses_nothing(monkeypatch):
+    from geogrid.engine import settle
+
+    geoms = _tiling(3, 12, 0.01)
+    built = CellEngine(geoms)
+    mapped = CellEngine.from_arrays(built.arrays(), built.layout())
+    real = settle._polygon
+
+    def clearing(engine, i):
+        engine.__dict__.setdefault("_settled", {}).clear()  # another request, meanwhile
+        return real(engine, i)
+
+    monkeypatch.setattr(settle, "_polygon", clearing)
+    ids = np.array([1, 2, 3, 1])
+    found = settle._polygons(mapped, ids)
+    assert shapely.equals(found, geoms[ids]).all()

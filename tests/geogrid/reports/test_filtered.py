@@ -7,13 +7,14 @@ import pytest
 import sqlalchemy as sa
 from metrics_cases import case
 
+from geogrid.cases import workflow
 from geogrid.cases.queries import EventFilter
 from geogrid.reports import filtered, mapdata
 from geogrid.reports.filtered import selected
 from geogrid.storage.schema import events
 
 NOW = datetime(2026, 7, 1, 12, tzinfo=UTC)
-STATUSES = ("new", "assigned", "handling", "closed", "rejected", "merged")
+STATUSES = workflow.STATUSES
 
 
 def _rows(n=400, seed=3):
@@ -48,7 +49,7 @@ FILTERS = [
     EventFilter(category=("fire", "shed")),
     EventFilter(category="no-such"),
     EventFilter(status="closed"),
-    EventFilter(status=("new", "assigned", "handling")),
+    EventFilter(status=workflow.OPEN),
     EventFilter(status=()),
     EventFilter(overdue=True),
     EventFilter(overdue=False, code="410102002"),
