@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["PageCache"]
+__all__ = ["PageCache", "drawing_code"]
 
 
 class PageCache:
@@ -117,3 +118,20 @@ class PageCache:
             return (int(meta["seq"]), meta["valid_until"], page)
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+@functools.cache
+def drawing_code() -> str:
+    """A digest of the files a page is drawn from: the maps package and the page templates.
+
+    Part of a page's salt: a checkout between releases changes them without a new version.
+    """
+    import maps
+    import web
+
+    digest = hashlib.sha256()
+    for folder in (Path(maps.__file__).parent, Path(web.__file__).parent / "templates"):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".js", ".css", ".html"):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

@@ -94,23 +94,30 @@
     var layer = polygons(null, opts);
     keep("lazy-" + opts.level, layer);
     var controller = null;
+    var asked = null;  // the query loaded or on its way: asked again, it is not fetched twice
     function refresh() {
       if (!map.hasLayer(layer)) return;
       var z = map.getZoom();
       if (z < opts.minZoom || (opts.maxZoom && z > opts.maxZoom)) {
-        layer.clearLayers(); return;
+        layer.clearLayers(); asked = null; return;
       }
-      if (controller) controller.abort();
-      controller = new AbortController();
       var b = map.getBounds();
       var q = opts.url + (opts.url.indexOf("?") < 0 ? "?" : "&") + "level=" + opts.level +
         "&zoom=" + map.getZoom() + "&bbox=" + [b.getWest(), b.getSouth(), b.getEast(),
         b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",") + opts.query;
+      if (q === asked) return;  // e.g. the moveend of the first view, right after "add"
+      if (controller) controller.abort();
+      controller = new AbortController();
+      asked = q;
       busy(1);
       fetch(q, {signal: controller.signal, credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (data) { layer.clearLayers(); layer.addData(data); })
-        .catch(function (e) { if (e.name !== "AbortError") console.warn("geogrid:", e.message); })
+        .catch(function (e) {
+          if (e.name === "AbortError") return;
+          if (asked === q) asked = null;  // failed: the next move asks again
+          console.warn("geogrid:", e.message);
+        })
         .finally(function () { busy(-1); });
     }
     map.on("moveend", refresh);

@@ -363,3 +363,13 @@ def test_the_wall_is_its_own_page(api):
     wall = api.get("/?wall=1").get_data(as_text=True)
     assert '<body class="wall">' in wall and '<body class="wall">' not in plain
     assert api.get("/?wall=2").status_code == 400
+
+
+def test_pages_on_disk_belong_to_the_code_that_drew_them(app, monkeypatch):
+    """A checkout that changes the map's code between releases never serves an old page."""
+    from web.pages import mapview
+
+    with app.test_request_context("/"):
+        before = mapview._page_salt()
+        monkeypatch.setattr(mapview, "drawing_code", lambda: "other code")
+        assert mapview._page_salt() != before

@@ -8,6 +8,7 @@ list is folded and the panel is a bottom sheet.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,6 +47,11 @@ def site(tmp_path_factory):
 def test_district_zoom_is_a_choropleth_with_a_legend(site):
     with chromium() as driver:
         driver.set_window_size(1280, 900)
+        count = (  # every fetch the page makes, before its own scripts run
+            "window.asked = []; const f = window.fetch;"
+            " window.fetch = (u, o) => (window.asked.push(String(u)), f(u, o));"
+        )
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": count})
         driver.get(site[0] + "/")
         wait_for(driver, READY)
         wait_for(driver, f"{MAP}.getZoom() < 14")
@@ -59,6 +65,13 @@ def test_district_zoom_is_a_choropleth_with_a_legend(site):
         )
         by_code = dict(f.split("=") for f in fills)
         assert by_code["410102001001001"] != by_code["410102001002001"]  # 5 open vs none
+        grids = "return window.asked.filter(u => u.includes('/map/grids?'))"
+        before = None
+        while before != (before := driver.execute_script(grids)):
+            time.sleep(1)  # until the first view has settled (its fit may zoom once more)
+        driver.execute_script(f"{MAP}.fire('moveend')")  # as a resize does, the view unchanged
+        time.sleep(0.5)
+        assert driver.execute_script(grids) == before  # the same view is not fetched again
         legend = driver.find_element("css selector", ".gg-legend").text
         assert "网格未结案事件数" in legend and "0" in legend
         circles = "geogrid.layers.find(x => x.kind === 'grid-events').layer.getLayers().length"

@@ -35,7 +35,7 @@ from maps.assets import inline_assets
 from maps.build import MapSpec, build_map
 from maps.text import labels
 from web.auth import current_user
-from web.pagecache import PageCache
+from web.pagecache import PageCache, drawing_code
 from web.pages.live import live_options
 from web.params import bad, choice, get_choice, grid_code, moment
 from web.state import state
@@ -252,7 +252,8 @@ def _page_salt() -> str:
     """What the pages on disk belong to besides their key.
 
     This store (its random id too, so a store made again never reads another's),
-    this version of geogrid, and the settings the page is drawn with.
+    this version of geogrid and of the code that draws the page (a checkout between
+    releases changes it without a new version), and the settings the page is drawn with.
     """
     import geogrid
 
@@ -260,7 +261,8 @@ def _page_salt() -> str:
     with store.engine.connect() as conn:
         store_id = conn.scalar(sa.select(store_changes.c.store_id))
     settings = {k: str(current_app.config[k]) for k in _PAGE_SETTINGS}
-    return json.dumps([store.url, store_id, geogrid.__version__, settings], sort_keys=True)
+    version = [geogrid.__version__, drawing_code()]
+    return json.dumps([store.url, store_id, version, settings], sort_keys=True)
 
 
 #: the settings a rendered page depends on
