@@ -67,7 +67,10 @@ def pandas_stats(conn: sa.Connection, now: datetime) -> dict:
 
 
 def _copy_events(source: sa.Engine, target, times: int) -> int:
-    """Copy the events (and the generations they name) into ``target``, ``times`` over."""
+    """Copy the events (and the generations they name) into ``target``, ``times`` over.
+
+    Their links to the roster (assignees) and to other cases (duplicates) are left out.
+    """
     from geogrid.storage.schema import events, generations
 
     names = [c.name for c in events.columns if c.name != "change_seq"]
@@ -75,14 +78,17 @@ def _copy_events(source: sa.Engine, target, times: int) -> int:
         gens = [dict(r) for r in conn.execute(sa.select(generations)).mappings()]
         rows = [dict(r) for r in conn.execute(sa.select(*(events.c[n] for n in names))).mappings()]
     n = max(r["id"] for r in rows)
+    unlinked = ("assignee_staff_id", "assignee_department_id")
+    unlinked += ("likely_duplicate_of", "duplicate_of")
+    for row in rows:  # the roster and other cases are not copied; the statistics ignore them
+        row.update(dict.fromkeys(unlinked))
     with target.write() as conn:
         conn.execute(sa.insert(generations), gens)
         for start in range(0, len(rows), 20_000):
             conn.execute(sa.insert(events), rows[start : start + 20_000])
     for k in range(1, times):
         shifted = {name: events.c[name] for name in names}
-        for name in ("id", "likely_duplicate_of", "duplicate_of"):
-            shifted[name] = events.c[name] + k * n
+        shifted["id"] = events.c.id + k * n
         shifted["idempotency_key"] = sa.null()  # unique per reporter
         with target.write() as conn:
             conn.execute(
