@@ -167,18 +167,8 @@ def grid_event_counts(
     late = late_at(c, rows, now)
     pairs, n, where = _unique_pairs(np.column_stack([c.grid[rows], c.status[rows]]), inverse=True)
     overdue = np.bincount(where, weights=late, minlength=len(pairs))
-    out: dict[str, dict] = {}
-    named = zip(c.vocabulary[pairs[:, 0]].tolist(), c.vocabulary[pairs[:, 1]].tolist(), strict=True)
-    for (grid, status), count, late_n in sorted(
-        zip(named, n.tolist(), overdue.tolist(), strict=True)
-    ):
-        row = out.setdefault(grid, {"grid": grid, "open": 0, "overdue": 0, "by_status": {}})
-        row["by_status"][status] = count
-        row["open"] += count
-        row["overdue"] += int(late_n)
-    for row in out.values():
-        row["status"] = max(row["by_status"], key=row["by_status"].get)
-    return out
+    grids, statuses = (c.vocabulary[pairs[:, k]].tolist() for k in (0, 1))
+    return _per_grid(sorted(zip(grids, statuses, n.tolist(), overdue.tolist(), strict=True)))
 
 
 def _grid_event_counts_sql(
@@ -196,8 +186,13 @@ def _grid_event_counts_sql(
     )
     if open_only:
         query = query.where(events.c.status.in_(OPEN))
+    return _per_grid(conn.execute(query))
+
+
+def _per_grid(counted) -> dict[str, dict]:
+    """(grid, status, count, overdue) rows, by grid then status, as one dict per grid."""
     out: dict[str, dict] = {}
-    for grid, status, n, overdue in conn.execute(query):
+    for grid, status, n, overdue in counted:
         row = out.setdefault(grid, {"grid": grid, "open": 0, "overdue": 0, "by_status": {}})
         row["by_status"][status] = int(n)
         row["open"] += int(n)
