@@ -32,6 +32,7 @@ from geogrid.coords import metric_transformer, to_metric, to_wgs84
 from geogrid.engine import DEFAULT_TOLERANCE_M
 from geogrid.engine.cells import CellEngine
 from geogrid.engine.reference import NO_OWNER, Engine
+from geogrid.engine.sweep import EDGE, INSIDE, OUTSIDE, Vacancy
 from geogrid.grid import Grid
 
 __all__ = ["DEFAULT_TOLERANCE_M", "METHODS", "Assignment", "GridIndex"]
@@ -62,12 +63,15 @@ class Assignment:
         generation: int | None,
     ) -> None:
         self._finest, self._chains, self.generation = finest, chains, generation
-        self._ids = {"dedicated": dedicated, "method": method}
+        self._ids = {"method": method}
+        self._dedicated = dedicated
         self._columns: dict[str, np.ndarray] = {}
 
     def ids(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """(integer ids, the words they index) of ``column``; ``method`` has its own words."""
-        if column not in self._ids:
+        if column == "dedicated" and column not in self._ids:
+            self._ids[column] = self._chains.dedicated[self._dedicated]
+        elif column not in self._ids:
             self._ids[column] = self._chains.table[_CHAIN.index(column)][self._finest]
         words = _METHOD_WORDS if column == "method" else self._chains.words
         return self._ids[column], words
@@ -141,7 +145,7 @@ class _Layer:
 
 _CHAIN = ("district", "street", "community", "grid", "micro")
 _METHOD_WORDS = np.array(["inside", "edge", "nearest", "outside"], dtype=object)
-_INSIDE, _EDGE, _NEAREST, _OUTSIDE = range(4)
+_INSIDE, _EDGE, _NEAREST, _OUTSIDE = INSIDE, EDGE, 2, OUTSIDE  # ids of METHODS
 
 
 #: Cell size of the reach of the nearest search, in metres, and at most so many cells
@@ -180,7 +184,8 @@ class _Chains:
                 for c in codes_
             )
         self.table = np.ascontiguousarray(np.array(rows, dtype=np.int32).T)
-        self.dedicated = np.array([ids[c] for c in dedicated], dtype=np.int32)
+        #: the id of each dedicated grid, after 0 for none
+        self.dedicated = np.array([0] + [ids[c] for c in dedicated], dtype=np.int32)
 
 
 class GridIndex:
@@ -242,7 +247,6 @@ class GridIndex:
         x, y = to_wgs84(np.atleast_1d(x), np.atleast_1d(y), crs)
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
-        n = len(x)
         chains = self._chains
         finest, method = self._layered(x, y)
         todo = np.flatnonzero(method == _OUTSIDE)
@@ -251,29 +255,52 @@ class GridIndex:
             hit = near != NO_OWNER
             finest[todo[hit]] = chains.offsets[self._nearest_layer] + near[hit]
             method[todo[hit]] = _NEAREST
-        dedicated = np.zeros(n, dtype=np.int32)
-        if len(self.dedicated.codes):
-            owner, _ = self.dedicated.engine.owners(x, y)
-            hit = owner != NO_OWNER
-            dedicated[hit] = chains.dedicated[owner[hit]]
+        dedicated = self._overlay(x, y)
         return Assignment(finest, chains, dedicated, method, self.generation)
+
+    def _overlay(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each point's dedicated grid: its row of ``chains.dedicated`` (0: none)."""
+        rows = np.zeros(len(x), dtype=np.int32)
+        engine = self.dedicated.engine
+        if isinstance(engine, CellEngine):  # in place: rows[k] = 1 + owner
+            covered = np.full(len(x), _OUTSIDE, dtype=np.int8)
+            engine.sweep(x, y, rows, covered, 1, np.empty(len(x), dtype=np.int32))
+        elif len(self.dedicated.codes):
+            owner, _ = engine.owners(x, y)
+            hit = owner != NO_OWNER
+            rows[hit] = owner[hit] + 1
+        return rows
 
     def _layered(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chain-table rows and methods of points, one layer after the other, finest first."""
         n = len(x)
         finest = np.full(n, _OUTSIDE_ROW, dtype=np.int32)  # a row of chains.table
         method = np.full(n, _OUTSIDE, dtype=np.int8)
-        todo = np.arange(n)
+        scratch = np.empty(n, dtype=np.int32)
+        if self._vacancy is not None:
+            self._vacancy.screen(x, y, method)
         for k, (_level, layer) in enumerate(self.layers):
-            if len(todo) == 0:
-                break
+            row0 = self._chains.offsets[k]
+            if isinstance(layer.engine, CellEngine):  # in place, over every point
+                layer.engine.sweep(x, y, finest, method, row0, scratch)
+                continue
+            todo = np.flatnonzero(method == _OUTSIDE)
             owner, on_edge = layer.engine.owners(x[todo], y[todo])
             hit = owner != NO_OWNER
             found = todo[hit]
-            finest[found] = self._chains.offsets[k] + owner[hit]
+            finest[found] = row0 + owner[hit]
             method[found] = np.where(on_edge[hit], _EDGE, _INSIDE)
-            todo = todo[~hit]
+        if self._vacancy is not None:
+            self._vacancy.restore(method)
         return finest, method
+
+    @functools.cached_property
+    def _vacancy(self) -> Vacancy | None:
+        """Where no layer can own a point, if every layer is a cell engine."""
+        engines = [layer.engine for _, layer in self.layers]
+        if not engines or not all(isinstance(e, CellEngine) for e in engines):
+            return None
+        return Vacancy(engines)
 
     @property
     def _nearest_layer(self) -> int:
@@ -333,10 +360,13 @@ class GridIndex:
         near = np.flatnonzero(reach.owners(x, y)[0] != NO_OWNER)
         if not len(near):
             return owner
-        points = shapely.points(*to_metric.transform(x[near], y[near]))
-        point_idx, geom_idx = tree.query(points, predicate="dwithin", distance=self.tolerance_m)
+        mx, my = to_metric.transform(x[near], y[near])
+        points, r = shapely.points(mx, my), self.tolerance_m
+        point_idx, geom_idx = tree.query(shapely.box(mx - r, my - r, mx + r, my + r))
+        distance = shapely.distance(points[point_idx], tree.geometries[geom_idx])
+        within = distance <= r  # as the predicate "dwithin", with one distance per pair
+        point_idx, geom_idx, distance = point_idx[within], geom_idx[within], distance[within]
         if len(point_idx):
-            distance = shapely.distance(points[point_idx], tree.geometries[geom_idx])
             best = np.full(len(near), np.inf)
             np.minimum.at(best, point_idx, distance)
             tie = distance == best[point_idx]

@@ -26,6 +26,7 @@ from geogrid.engine import kernels
 from geogrid.engine.kernels import CellGrid
 from geogrid.engine.reference import NO_OWNER
 from geogrid.engine.settle import settle
+from geogrid.engine.sweep import EDGE, INSIDE, OUTSIDE, UNSURE, sweep
 
 __all__ = ["CellEngine"]
 
@@ -264,3 +265,18 @@ class CellEngine:
         if len(near):  # within 0.1 mm of an edge: GEOS decides among the cell's candidates
             owner[near], on_edge[near] = settle(self, x[near], y[near])
         return owner, on_edge
+
+    def sweep(self, x, y, rows, method, row0: int, scratch) -> None:
+        """Give the points whose ``method`` is OUTSIDE that this engine covers, in place.
+
+        ``rows[k]`` becomes ``row0`` plus the owner and ``method[k]`` INSIDE or EDGE
+        (see :mod:`geogrid.engine.sweep`); ``scratch`` is an int32 array as long.
+        """
+        if self.size == 0 or len(x) == 0:
+            return
+        if sweep(x, y, rows, method, row0, scratch, *self._arrays, self.grid):
+            at = np.flatnonzero((scratch == UNSURE) & (method == OUTSIDE))
+            owner, on_edge = settle(self, x[at], y[at])
+            hit = owner != NO_OWNER
+            rows[at[hit]] = row0 + owner[hit]
+            method[at[hit]] = np.where(on_edge[hit], EDGE, INSIDE)

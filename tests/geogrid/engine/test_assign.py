@@ -252,3 +252,30 @@ def test_demo_nearest_is_the_lowest_coded_closest_grid_within_the_tolerance(demo
     assert (found.method[within] == "nearest").all()
     assert (found.grid[within] == nearest[within]).all()
     assert (found.method[outside & (best > 30)] == "outside").all()
+
+
+@pytest.mark.slow
+def test_demo_whole_rule_equals_the_reference_engine_with_holes_in_the_finer_levels(demo_grids):
+    """Every column, against STRtree: points far outside, around, on vertices and not finite.
+
+    Some micro and three-level grids are left out, so communities and streets own
+    points themselves; the cell engine's vacancy table and in-place layers must
+    agree with the layer-by-layer reference everywhere.
+    """
+    from geogrid.engine.reference import STRtreeEngine
+
+    rng = np.random.default_rng(11)
+    kept = [g for i, g in enumerate(demo_grids) if g.level not in ("micro", "grid") or i % 3]
+    cells, reference = GridIndex(kept), GridIndex(kept, engine=STRtreeEngine)
+    x0, y0, x1, y1 = cells.bounds
+    w, h = x1 - x0, y1 - y0
+    x = rng.uniform(x0 - w / 4, x1 + w / 4, 40_000)
+    y = rng.uniform(y0 - h / 4, y1 + h / 4, 40_000)
+    vertices = shapely.get_coordinates([g.geometry for g in kept])[::97]
+    x = np.concatenate([x, vertices[:, 0], [np.nan, np.inf, x0]])
+    y = np.concatenate([y, vertices[:, 1], [y0, 0.0, -np.inf]])
+    ours, theirs = cells.assign(x, y), reference.assign(x, y)
+    assert {"inside", "edge", "nearest", "outside"} <= set(ours.method)
+    assert (ours.community != "").sum() > (ours.grid != "").sum()  # communities own points
+    for column in ("district", "street", "community", "grid", "micro", "dedicated", "method"):
+        assert (getattr(ours, column) == getattr(theirs, column)).all(), column
