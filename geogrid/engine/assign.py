@@ -349,13 +349,14 @@ class GridIndex:
         The reach (every point within the tolerance of a grid, and a metre more)
         is a cell engine of its own, so most points far outside cost one table
         read; those within reach get every grid within the tolerance from the
-        tree, and the nearest of them (ties: the lowest code) by GEOS distances.
+        tree, and the nearest of them (ties: the lowest code) by GEOS distances to
+        their rings.
         """
         if self._metric is None:
             with _METRIC_LOCK:  # a worker's threads build it once
                 if self._metric is None:
                     self._metric = self._nearest_index()
-        to_metric, tree, reach = self._metric
+        to_metric, tree, reach, outlines = self._metric
         owner = np.full(len(x), NO_OWNER, dtype="int64")
         near = np.flatnonzero(reach.owners(x, y)[0] != NO_OWNER)
         if not len(near):
@@ -363,7 +364,9 @@ class GridIndex:
         mx, my = to_metric.transform(x[near], y[near])
         points, r = shapely.points(mx, my), self.tolerance_m
         point_idx, geom_idx = tree.query(shapely.box(mx - r, my - r, mx + r, my + r))
-        distance = shapely.distance(points[point_idx], tree.geometries[geom_idx])
+        # no grid covers these points: the distance to a grid is the distance to its
+        # rings, which GEOS computes without first testing whether the point is inside
+        distance = shapely.distance(points[point_idx], outlines[geom_idx])
         within = distance <= r  # as the predicate "dwithin", with one distance per pair
         point_idx, geom_idx, distance = point_idx[within], geom_idx[within], distance[within]
         if len(point_idx):
@@ -386,4 +389,5 @@ class GridIndex:
         mask = to_metric(reach, metric_transformer(layer.geometries, inverse=True))
         x0, y0, x1, y1 = reach.bounds
         cell_m = max(_REACH_CELL_M, math.sqrt((x1 - x0) * (y1 - y0) / _REACH_CELLS))
-        return forward, shapely.STRtree(metric), CellEngine([mask], cell_m=cell_m)
+        reach_engine = CellEngine([mask], cell_m=cell_m)
+        return forward, shapely.STRtree(metric), reach_engine, shapely.boundary(metric)

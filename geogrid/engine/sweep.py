@@ -55,11 +55,7 @@ def sweep(
             continue
         fx, fy = (px - x0) / dx, (py - y0) / dy
         if 0.0 <= fx < nx and 0.0 <= fy < ny:
-            o = table[int(fy) * nx + int(fx)]
-            if o >= 0:
-                rows[k] = row0 + o
-                method[k] = INSIDE
-            scratch[k] = o
+            scratch[k] = table[int(fy) * nx + int(fx)]  # no branch on it: reads overlap
         else:
             scratch[k] = -1 if math.isfinite(px) and math.isfinite(py) else UNSURE
     unsure = 0
@@ -67,10 +63,14 @@ def sweep(
         if method[k] != OUTSIDE:
             continue
         o = scratch[k]
+        if o >= 0:
+            rows[k] = row0 + o
+            method[k] = INSIDE
+            continue
         if o == UNSURE:
             unsure += 1
             continue
-        if o >= -1:
+        if o == -1:
             continue
         owner, near, vertex = _decide(
             xs[k], ys[k], o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid
