@@ -85,15 +85,19 @@ def _pruned(table, bstart, entries, edges):
     or near the cell and the cell's centre outside it lies wholly outside the
     cell: testing it can only say "outside". About two in five candidates of the
     demo district's micro grids are such, and each costs every point in the cell.
+    The slot starts come back as int32 when they fit.
     """
     useless = (entries[:, 2] == entries[:, 3]) & (entries[:, 1] == kernels.OUTSIDE)
-    if not useless.any():
-        return table, bstart, entries, edges
-    keep = ~useless
-    slot = np.repeat(np.arange(len(bstart) - 1), np.diff(bstart))
-    start = np.zeros(len(bstart), dtype=bstart.dtype)
-    np.cumsum(np.bincount(slot[keep], minlength=len(bstart) - 1), out=start[1:])
-    return table, start, np.ascontiguousarray(entries[keep]), edges
+    start = bstart
+    if useless.any():
+        keep = ~useless
+        slot = np.repeat(np.arange(len(bstart) - 1), np.diff(bstart))
+        start = np.zeros(len(bstart), dtype=np.int64)
+        np.cumsum(np.bincount(slot[keep], minlength=len(bstart) - 1), out=start[1:])
+        entries = np.ascontiguousarray(entries[keep])
+    # int32 where it holds them: half the size (43 to 22 MB at city scale)
+    narrow = np.int32 if start[-1] <= np.iinfo(np.int32).max else np.int64
+    return table, start.astype(narrow), entries, edges
 
 
 class CellEngine:
