@@ -31,8 +31,9 @@ from geogrid import codes
 from geogrid.coords import metric_transformer, to_metric, to_wgs84
 from geogrid.engine import DEFAULT_TOLERANCE_M
 from geogrid.engine.cells import CellEngine
+from geogrid.engine.kernels import EDGE, INSIDE, OUTSIDE
 from geogrid.engine.reference import NO_OWNER, Engine
-from geogrid.engine.sweep import EDGE, INSIDE, OUTSIDE, Vacancy
+from geogrid.engine.sweep import Vacancy
 from geogrid.grid import Grid
 
 __all__ = ["DEFAULT_TOLERANCE_M", "METHODS", "Assignment", "GridIndex"]

@@ -22,11 +22,10 @@ import math
 import numpy as np
 import shapely
 
-from geogrid.engine import kernels
-from geogrid.engine.kernels import CellGrid
+from geogrid.engine import build, kernels
+from geogrid.engine.kernels import EDGE, INSIDE, OUTSIDE, UNSURE, CellGrid, sweep
 from geogrid.engine.reference import NO_OWNER
 from geogrid.engine.settle import settle
-from geogrid.engine.sweep import EDGE, INSIDE, OUTSIDE, UNSURE, sweep
 
 __all__ = ["CellEngine"]
 
@@ -78,26 +77,39 @@ def _layout(bounds, dx, dy, near) -> CellGrid:
     return CellGrid(float(gx0), float(gy0), float(dx), float(dy), int(nx), int(ny), float(near))
 
 
-def _pruned(table, bstart, entries, edges):
-    """The tables without the candidates that own no point of their boundary cell.
+def _compact(table, bstart, entries, edges):
+    """The boundary lists as the queries take them: pruned, packed, int32 where they fit.
 
-    A candidate (a polygon whose bounding box touches the cell) with no edge in
-    or near the cell and the cell's centre outside it lies wholly outside the
-    cell: testing it can only say "outside". About two in five candidates of the
-    demo district's micro grids are such, and each costs every point in the cell.
-    The slot starts come back as int32 when they fit.
+    - A candidate (a polygon whose bounding box touches the cell) with no edge in
+      or near the cell and the cell's centre outside it lies wholly outside the
+      cell: testing it can only say "outside". About two in five candidates of the
+      demo district's micro grids are such, and each costs every point in the
+      cell: they are dropped.
+    - Each candidate's edges are laid out one run after the other, so the run of
+      candidate ``j`` ends where that of ``j + 1`` starts (an edge of a polygon
+      that is no candidate of its cell, only ever within 0.1 mm of it, is dropped).
+    - An entry is then two int32: ``polygon << 2 | state`` and the start of its
+      run, after a last row that ends the last run: 8 bytes, not 16 (90 MB
+      less at city scale).
     """
-    useless = (entries[:, 2] == entries[:, 3]) & (entries[:, 1] == kernels.OUTSIDE)
-    start = bstart
-    if useless.any():
-        keep = ~useless
-        slot = np.repeat(np.arange(len(bstart) - 1), np.diff(bstart))
-        start = np.zeros(len(bstart), dtype=np.int64)
-        np.cumsum(np.bincount(slot[keep], minlength=len(bstart) - 1), out=start[1:])
-        entries = np.ascontiguousarray(entries[keep])
-    # int32 where it holds them: half the size (43 to 22 MB at city scale)
+    useless = (entries[:, 2] == entries[:, 3]) & (entries[:, 1] == kernels.CENTRE_OUTSIDE)
+    keep = ~useless
+    slot = np.repeat(np.arange(len(bstart) - 1), np.diff(bstart))
+    start = np.zeros(len(bstart), dtype=np.int64)
+    np.cumsum(np.bincount(slot[keep], minlength=len(bstart) - 1), out=start[1:])
+    entries = entries[keep]
+    length = (entries[:, 3] - entries[:, 2]).astype(np.int64)
+    run = np.zeros(len(entries) + 1, dtype=np.int64)
+    np.cumsum(length, out=run[1:])
+    edges = edges[np.repeat(entries[:, 2] - run[:-1], length) + np.arange(run[-1])]
+    if len(entries) and entries[:, 0].max() >= 2**29:
+        raise ValueError("more than 2**29 polygons in one layer")
+    packed = np.empty((len(entries) + 1, 2), dtype=np.int32)
+    packed[:-1, 0] = entries[:, 0] << 2 | entries[:, 1]
+    packed[-1, 0] = -1
+    packed[:, 1] = run
     narrow = np.int32 if start[-1] <= np.iinfo(np.int32).max else np.int64
-    return table, start.astype(narrow), entries, edges
+    return table, start.astype(narrow), packed, np.ascontiguousarray(edges, dtype=np.int32)
 
 
 class CellEngine:
@@ -208,7 +220,7 @@ class CellEngine:
     def _build_tables(self) -> None:
         polygons = (self.coords, self.ring_offsets, self.poly_rings)
         bounds = shapely.bounds(self.geometries)
-        tables = _pruned(*kernels.build_tables(*polygons, bounds, self.grid))
+        tables = _compact(*build.build_tables(*polygons, bounds, self.grid))
         self.table, self.bstart, self.entries, self.edges = tables
         self._arrays = (*tables, *polygons)  # what the queries take, before the grid
 

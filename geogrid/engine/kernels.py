@@ -14,10 +14,24 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-__all__ = ["OUTSIDE", "CellGrid", "build_tables", "query", "query_one"]
+__all__ = [
+    "CENTRE_OUTSIDE",
+    "EDGE",
+    "INSIDE",
+    "OUTSIDE",
+    "UNSURE",
+    "CellGrid",
+    "query",
+    "query_one",
+    "sweep",
+]
 
 _OUTSIDE, _INSIDE, _NEAR, _VERTEX = 0, 1, 2, 3
-OUTSIDE = _OUTSIDE  #: the state of a cell's centre outside a candidate
+CENTRE_OUTSIDE = _OUTSIDE  #: the state of a cell's centre outside a candidate
+#: Method ids of :func:`sweep`, in the order of :data:`geogrid.engine.assign.METHODS`
+INSIDE, EDGE, OUTSIDE = 0, 1, 3
+#: ``scratch`` value of a point too near an edge (or not finite): GEOS decides it.
+UNSURE = np.iinfo(np.int32).min
 
 
 class CellGrid(NamedTuple):
@@ -61,96 +75,6 @@ def _pip(px, py, pid, coords, ring_offsets, poly_rings, near):
                 if px < xint:
                     inside = not inside
     return _INSIDE if inside else _OUTSIDE
-
-
-@nb.njit(cache=True)
-def _candidates(bounds, grid, slot_of, n_slots):
-    """For each boundary cell (slot): the polygons whose bounding box touches it, in order."""
-    x0, y0, dx, dy, nx, ny = grid.x0, grid.y0, grid.dx, grid.dy, grid.nx, grid.ny
-    counts = np.zeros(n_slots + 1, dtype=np.int64)
-    n = bounds.shape[0]
-    for phase in range(2):
-        if phase == 1:
-            counts = np.cumsum(counts)
-        fill = counts[:-1].copy()
-        out = np.empty(counts[-1] if phase == 1 else 0, dtype=np.int32)
-        for p in range(n):
-            ix0 = max(0, math.floor((bounds[p, 0] - x0) / dx))
-            iy0 = max(0, math.floor((bounds[p, 1] - y0) / dy))
-            ix1 = min(nx - 1, math.floor((bounds[p, 2] - x0) / dx))
-            iy1 = min(ny - 1, math.floor((bounds[p, 3] - y0) / dy))
-            for iy in range(iy0, iy1 + 1):
-                for ix in range(ix0, ix1 + 1):
-                    s = slot_of[iy * nx + ix]
-                    if s < 0:
-                        continue
-                    if phase == 0:
-                        counts[s + 1] += 1
-                    else:
-                        out[fill[s]] = p
-                        fill[s] += 1
-        if phase == 1:
-            return counts, out
-    return counts, np.empty(0, dtype=np.int32)
-
-
-@nb.njit(cache=True)
-def _raster(coords, ring_offsets, grid, slot_of, counts, fill, out, phase):
-    """Walk every (edge, cell within ``near`` of it) pair.
-
-    Phase -1 marks the cell in ``counts``, phase 0 counts the pairs per boundary
-    cell, phase 1 lists them. Row by row: the part of the edge inside the row's
-    band (grown by ``near``) spans a run of cells, grown by ``near`` too.
-    """
-    x0, y0, dx, dy, nx, ny, pad = grid
-    for r in range(ring_offsets.shape[0] - 1):
-        for i in range(ring_offsets[r], ring_offsets[r + 1] - 1):
-            xa, ya = coords[i, 0], coords[i, 1]
-            xb, yb = coords[i + 1, 0], coords[i + 1, 1]
-            lo, hi = min(ya, yb), max(ya, yb)
-            iy0 = max(0, math.floor((lo - pad - y0) / dy))
-            iy1 = min(ny - 1, math.floor((hi + pad - y0) / dy))
-            for iy in range(iy0, iy1 + 1):
-                band_lo = max(lo, y0 + iy * dy - pad)
-                band_hi = min(hi, y0 + (iy + 1) * dy + pad)
-                if hi - lo > 0.0:
-                    xl = xa + (band_lo - ya) * (xb - xa) / (yb - ya)
-                    xh = xa + (band_hi - ya) * (xb - xa) / (yb - ya)
-                else:
-                    xl, xh = xa, xb
-                ix0 = max(0, math.floor((min(xl, xh) - pad - x0) / dx))
-                ix1 = min(nx - 1, math.floor((max(xl, xh) + pad - x0) / dx))
-                for ix in range(ix0, ix1 + 1):
-                    if phase == -1:
-                        counts[iy * nx + ix] = 1
-                        continue
-                    s = slot_of[iy * nx + ix]
-                    if phase == 0:
-                        counts[s + 1] += 1
-                    else:
-                        out[fill[s]] = i
-                        fill[s] += 1
-
-
-def _boundary_cells(coords, ring_offsets, grid):
-    """Cells an edge passes through or within ``grid.near`` of, and their edges.
-
-    Returns the cell of each slot, the slot of each cell (-1: none) and, per slot
-    ``s``, its edges (first coordinate index) ``edges[start[s]:start[s + 1]]``.
-    """
-    none32, none64 = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
-    marked = np.zeros(grid.nx * grid.ny, dtype=np.uint8)
-    _raster(coords, ring_offsets, grid, none32, marked, none64, none32, -1)
-    cells = np.flatnonzero(marked)
-    del marked
-    slot_of = np.full(grid.nx * grid.ny, -1, dtype=np.int32)
-    slot_of[cells] = np.arange(len(cells), dtype=np.int32)
-    counts = np.zeros(len(cells) + 1, dtype=np.int64)
-    _raster(coords, ring_offsets, grid, slot_of, counts, none64, none32, 0)
-    start = np.cumsum(counts)
-    edges = np.empty(start[-1], dtype=np.int32)
-    _raster(coords, ring_offsets, grid, slot_of, counts, start[:-1].copy(), edges, 1)
-    return cells, slot_of, start, edges
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
@@ -223,49 +147,16 @@ def _boundary_lists(
     return bstart, entries, edges
 
 
-def build_tables(coords, ring_offsets, poly_rings, bounds, grid):
-    """Cell table and boundary lists of polygons over a grid, as the queries take them.
-
-    Parameters
-    ----------
-    coords, ring_offsets, poly_rings : ndarray
-        The flattened polygons (see the module docstring).
-    bounds : ndarray of float64, shape (n, 4)
-        Bounding box of each polygon.
-    grid : CellGrid
-        The layout of the cell table.
-
-    Returns
-    -------
-    table : ndarray of int32, shape (nx * ny,)
-        Owner of each cell no edge touches (-1: none); ``-(slot + 2)`` for the others.
-    bstart, entries, edges : ndarray
-        Per boundary cell (slot) ``s``, rows ``bstart[s]:bstart[s + 1]`` of
-        ``entries`` (int32, n by 4), one per candidate polygon in code order: the
-        polygon, the state of the cell's centre in it (2: too near an edge) and its
-        run ``[start, stop)`` of ``edges`` (the first coordinates of its edges in the cell).
-    """
-    cells, slot_of, estart, cedges = _boundary_cells(coords, ring_offsets, grid)
-    start, cand = _candidates(bounds, grid, slot_of, len(cells))
-    ring_poly = np.repeat(np.arange(len(poly_rings) - 1), np.diff(poly_rings))
-    coord_ring = np.repeat(np.arange(len(ring_offsets) - 1), np.diff(ring_offsets))
-    coord_poly = ring_poly[coord_ring].astype(np.int32)  # the polygon of each coordinate
-    polygons = (coords, ring_offsets, poly_rings)
-    boundary = _boundary_lists(cells, start, cand, estart, cedges, coord_poly, *polygons, grid)
-    table = _interiors(slot_of, start, cand, *polygons, grid)
-    return (table, *boundary)
-
-
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def _local(px, py, cx, cy, j, entries, edges, coords, ring_offsets, poly_rings, near):
     """State of candidate ``entries[j]`` at the point: the centre's, flipped per edge crossing."""
-    p, state = entries[j, 0], entries[j, 1]
+    p, state = entries[j, 0] >> 2, entries[j, 0] & 3
     if state == 2:
         return _pip(px, py, p, coords, ring_offsets, poly_rings, near)
     lx, ly = px - cx, py - cy
     span = max(abs(lx), abs(ly))
     flip = False
-    for k in range(entries[j, 2], entries[j, 3]):
+    for k in range(entries[j, 1], entries[j + 1, 1]):
         i = edges[k]
         x1, y1 = coords[i, 0], coords[i, 1]
         x2, y2 = coords[i + 1, 0], coords[i + 1, 1]
@@ -302,7 +193,7 @@ def _decide(px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings,
         if state == _NEAR:
             return -1, True, False
         if state in (_INSIDE, _VERTEX):
-            return entries[j, 0], False, state == _VERTEX
+            return entries[j, 0] >> 2, False, state == _VERTEX
     return -1, False, False
 
 
@@ -315,7 +206,8 @@ def query_one(px, py, table, bstart, entries, edges, coords, ring_offsets, poly_
     px, py : float
         The point, in degrees.
     table, bstart, entries, edges, coords, ring_offsets, poly_rings : ndarray
-        The tables from :func:`build_tables` (pruned by the engine), and the polygons.
+        The tables from :func:`build_tables` as the engine compacts them (see
+        ``geogrid.engine.cells._compact``), and the polygons.
     *grid : float or int
         The fields of the :class:`CellGrid`, unpacked: numba's dispatcher takes ~1.7 us
         longer to type and unbox a named tuple than seven scalars, 40% of a call.
@@ -384,3 +276,62 @@ def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_ring
             px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid
         )
     return owners, unsure, vertex
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def sweep(
+    xs, ys, rows, method, row0, scratch, table, bstart, entries, edges, coords, ring_offsets,
+    poly_rings, grid,
+):  # fmt: skip
+    """Assign the points with method OUTSIDE that this layer's cell table covers.
+
+    Two passes, as :func:`geogrid.engine.kernels.query`: table reads first, then
+    the points in boundary cells. A covered point gets ``rows[k] = row0 + owner``
+    and INSIDE or EDGE in ``method[k]``.
+
+    Returns
+    -------
+    int
+        The number of points left unsure, marked UNSURE in ``scratch`` (a point
+        with another method may carry a stale mark of an earlier layer).
+    """
+    x0, y0, dx, dy, nx, ny, _ = grid
+    n = xs.shape[0]
+    west, east = x0 - dx, x0 + (nx + 1) * dx  # a cell wider than the table all round
+    south, north = y0 - dy, y0 + (ny + 1) * dy
+    for k in nb.prange(n):
+        if method[k] != OUTSIDE:
+            continue
+        px, py = xs[k], ys[k]
+        if px < west or px > east or py < south or py > north:  # far off: no division
+            scratch[k] = -1
+            continue
+        fx, fy = (px - x0) / dx, (py - y0) / dy
+        if 0.0 <= fx < nx and 0.0 <= fy < ny:
+            scratch[k] = table[int(fy) * nx + int(fx)]  # no branch on it: reads overlap
+        else:
+            scratch[k] = -1 if math.isfinite(px) and math.isfinite(py) else UNSURE
+    unsure = 0
+    for k in nb.prange(n):
+        if method[k] != OUTSIDE:
+            continue
+        o = scratch[k]
+        if o >= 0:
+            rows[k] = row0 + o
+            method[k] = INSIDE
+            continue
+        if o == UNSURE:
+            unsure += 1
+            continue
+        if o == -1:
+            continue
+        owner, near, vertex = _decide(
+            xs[k], ys[k], o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid
+        )
+        if near:
+            scratch[k] = UNSURE
+            unsure += 1
+        elif owner >= 0:
+            rows[k] = row0 + owner
+            method[k] = EDGE if vertex else INSIDE
+    return unsure

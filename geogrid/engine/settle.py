@@ -42,7 +42,7 @@ def settle(engine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     first, count = bstart[slot], bstart[slot + 1] - bstart[slot]
     point = np.repeat(np.arange(len(at)), count)  # (point, candidate) pairs, in code order
     entry = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
-    candidate = np.asarray(engine.entries)[entry, 0].astype(np.int64)
+    candidate = np.asarray(engine.entries)[entry, 0].astype(np.int64) >> 2  # polygon << 2 | state
     polygons = _polygons(engine, candidate)
     points = shapely.points(x[at], y[at])
     hit = np.flatnonzero(shapely.intersects(polygons, points[point]))

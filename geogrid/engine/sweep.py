@@ -1,11 +1,9 @@
-"""One layer of the assignment rule over every point still unassigned, in place.
+"""The vacancy table: where no layer of an index can own a point.
 
 :meth:`GridIndex.assign <geogrid.engine.assign.GridIndex.assign>` asks the layers
-finest first; a point a layer covers is done. Gathering the points left before
-each layer, and scattering its answers back, cost more than the layer's own
-lookups (7 of 17 ms for the demo's micro grids), so one compiled sweep per layer
-reads every point's method, skips the points already assigned and writes a
-covered point's chain row and method where they are.
+finest first, each with one in-place sweep over every point
+(:func:`geogrid.engine.kernels.sweep`); a point far from every grid is set
+VACANT first, so the layers skip it.
 """
 
 from __future__ import annotations
@@ -15,74 +13,9 @@ import math
 import numba as nb
 import numpy as np
 
-from geogrid.engine.kernels import _decide
+from geogrid.engine.kernels import OUTSIDE
 
-__all__ = ["EDGE", "INSIDE", "OUTSIDE", "UNSURE", "sweep"]
-
-#: Method ids, in the order of :data:`geogrid.engine.assign.METHODS`.
-INSIDE, EDGE, OUTSIDE = 0, 1, 3
-#: ``scratch`` value of a point too near an edge (or not finite): GEOS decides it.
-UNSURE = np.iinfo(np.int32).min
-
-
-@nb.njit(cache=True, parallel=True, error_model="numpy")
-def sweep(
-    xs, ys, rows, method, row0, scratch, table, bstart, entries, edges, coords, ring_offsets,
-    poly_rings, grid,
-):  # fmt: skip
-    """Assign the points with method OUTSIDE that this layer's cell table covers.
-
-    Two passes, as :func:`geogrid.engine.kernels.query`: table reads first, then
-    the points in boundary cells. A covered point gets ``rows[k] = row0 + owner``
-    and INSIDE or EDGE in ``method[k]``.
-
-    Returns
-    -------
-    int
-        The number of points left unsure, marked UNSURE in ``scratch`` (a point
-        with another method may carry a stale mark of an earlier layer).
-    """
-    x0, y0, dx, dy, nx, ny, _ = grid
-    n = xs.shape[0]
-    west, east = x0 - dx, x0 + (nx + 1) * dx  # a cell wider than the table all round
-    south, north = y0 - dy, y0 + (ny + 1) * dy
-    for k in nb.prange(n):
-        if method[k] != OUTSIDE:
-            continue
-        px, py = xs[k], ys[k]
-        if px < west or px > east or py < south or py > north:  # far off: no division
-            scratch[k] = -1
-            continue
-        fx, fy = (px - x0) / dx, (py - y0) / dy
-        if 0.0 <= fx < nx and 0.0 <= fy < ny:
-            scratch[k] = table[int(fy) * nx + int(fx)]  # no branch on it: reads overlap
-        else:
-            scratch[k] = -1 if math.isfinite(px) and math.isfinite(py) else UNSURE
-    unsure = 0
-    for k in nb.prange(n):
-        if method[k] != OUTSIDE:
-            continue
-        o = scratch[k]
-        if o >= 0:
-            rows[k] = row0 + o
-            method[k] = INSIDE
-            continue
-        if o == UNSURE:
-            unsure += 1
-            continue
-        if o == -1:
-            continue
-        owner, near, vertex = _decide(
-            xs[k], ys[k], o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid
-        )
-        if near:
-            scratch[k] = UNSURE
-            unsure += 1
-        elif owner >= 0:
-            rows[k] = row0 + owner
-            method[k] = EDGE if vertex else INSIDE
-    return unsure
-
+__all__ = ["VACANT", "Vacancy"]
 
 #: ``method`` of a point the vacancy table shows outside every layer, while the layers run
 VACANT = 4

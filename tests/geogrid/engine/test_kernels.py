@@ -4,8 +4,8 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon
 
-from geogrid.engine import kernels
-from geogrid.engine.cells import CellEngine
+from geogrid.engine import build, kernels
+from geogrid.engine.cells import CellEngine, _compact
 from geogrid.engine.kernels import CellGrid
 
 
@@ -20,7 +20,7 @@ def _two_squares():
 def test_build_and_query_with_a_hand_made_grid():
     geoms, polygons = _two_squares()
     grid = CellGrid(-0.5, -0.5, 0.25, 0.25, 12, 8, 1e-9)  # 3 x 2 degrees, 0.5 all round
-    tables = kernels.build_tables(*polygons, shapely.bounds(geoms), grid)
+    tables = _compact(*build.build_tables(*polygons, shapely.bounds(geoms), grid))
     assert tables[0].shape == (grid.nx * grid.ny,)
     x = np.array([0.5, 1.5, 1.0, 0.0, 0.3, 2.5, np.nan])
     y = np.array([0.5, 0.5, 0.5, 0.0, 1e-12, 0.5, 0.5])
