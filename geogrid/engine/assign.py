@@ -20,7 +20,6 @@ Dedicated grids are an overlay reported beside the chain (lowest code wins).
 from __future__ import annotations
 
 import functools
-import math
 import threading
 from collections.abc import Callable, Sequence
 
@@ -28,12 +27,13 @@ import numpy as np
 import shapely
 
 from geogrid import codes
-from geogrid.coords import metric_transformer, to_metric, to_wgs84
+from geogrid.coords import to_wgs84
 from geogrid.engine import DEFAULT_TOLERANCE_M
 from geogrid.engine.cells import CellEngine
 from geogrid.engine.kernels import EDGE, INSIDE, OUTSIDE
+from geogrid.engine.nearest import NearestSearch
 from geogrid.engine.reference import NO_OWNER, Engine
-from geogrid.engine.sweep import Vacancy
+from geogrid.engine.sweep import FAR, VACANT, Vacancy
 from geogrid.grid import Grid
 
 __all__ = ["DEFAULT_TOLERANCE_M", "METHODS", "Assignment", "GridIndex"]
@@ -148,10 +148,6 @@ _CHAIN = ("district", "street", "community", "grid", "micro")
 _METHOD_WORDS = np.array(["inside", "edge", "nearest", "outside"], dtype=object)
 _INSIDE, _EDGE, _NEAREST, _OUTSIDE = INSIDE, EDGE, 2, OUTSIDE  # ids of METHODS
 
-
-#: Cell size of the reach of the nearest search, in metres, and at most so many cells
-#: (4 MB: a city of 7,000 km² gets 84 m cells; the demo district 20 m)
-_REACH_CELL_M, _REACH_CELLS = 20.0, 1_000_000
 _METRIC_LOCK = threading.Lock()
 _OUTSIDE_ROW = 0  # the chain of a point no grid covers: the district, if there is one
 
@@ -251,11 +247,13 @@ class GridIndex:
         chains = self._chains
         finest, method = self._layered(x, y)
         todo = np.flatnonzero(method == _OUTSIDE)
-        if len(todo) and self.tolerance_m > 0 and self._nearest_level:
+        if len(todo) and self._searches_nearest:
             near = self._nearest(x[todo], y[todo])
             hit = near != NO_OWNER
             finest[todo[hit]] = chains.offsets[self._nearest_layer] + near[hit]
             method[todo[hit]] = _NEAREST
+        if self._vacancy is not None:
+            self._vacancy.restore(method, FAR)
         dedicated = self._overlay(x, y)
         return Assignment(finest, chains, dedicated, method, self.generation)
 
@@ -273,7 +271,10 @@ class GridIndex:
         return rows
 
     def _layered(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Chain-table rows and methods of points, one layer after the other, finest first."""
+        """Chain-table rows and methods of points, one layer after the other, finest first.
+
+        A point beyond the reach of the nearest search is left FAR, not OUTSIDE.
+        """
         n = len(x)
         finest = np.full(n, _OUTSIDE_ROW, dtype=np.int32)  # a row of chains.table
         method = np.full(n, _OUTSIDE, dtype=np.int8)
@@ -292,7 +293,7 @@ class GridIndex:
             finest[found] = row0 + owner[hit]
             method[found] = np.where(on_edge[hit], _EDGE, _INSIDE)
         if self._vacancy is not None:
-            self._vacancy.restore(method)
+            self._vacancy.restore(method, VACANT)
         return finest, method
 
     @functools.cached_property
@@ -301,7 +302,11 @@ class GridIndex:
         engines = [layer.engine for _, layer in self.layers]
         if not engines or not all(isinstance(e, CellEngine) for e in engines):
             return None
-        return Vacancy(engines)
+        return Vacancy(engines, self._nearest_search().reach if self._searches_nearest else None)
+
+    @property
+    def _searches_nearest(self) -> bool:
+        return self.tolerance_m > 0 and self._nearest_level is not None
 
     @property
     def _nearest_layer(self) -> int:
@@ -345,50 +350,14 @@ class GridIndex:
         return dict(self.layers)[level]
 
     def _nearest(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Lowest-coded nearest tiling grid within the tolerance, metres in UTM.
+        """Index of the nearest tiling grid within the tolerance per point, or NO_OWNER."""
+        return self._nearest_search()(x, y)
 
-        The reach (every point within the tolerance of a grid, and a metre more)
-        is a cell engine of its own, so most points far outside cost one table
-        read; those within reach get every grid within the tolerance from the
-        tree, and the nearest of them (ties: the lowest code) by GEOS distances to
-        their rings.
-        """
+    def _nearest_search(self) -> NearestSearch:
+        """The nearest search over the tiling grids, built once per worker."""
         if self._metric is None:
             with _METRIC_LOCK:  # a worker's threads build it once
                 if self._metric is None:
-                    self._metric = self._nearest_index()
-        to_metric, tree, reach, outlines = self._metric
-        owner = np.full(len(x), NO_OWNER, dtype="int64")
-        near = np.flatnonzero(reach.owners(x, y)[0] != NO_OWNER)
-        if not len(near):
-            return owner
-        mx, my = to_metric.transform(x[near], y[near])
-        points, r = shapely.points(mx, my), self.tolerance_m
-        point_idx, geom_idx = tree.query(shapely.box(mx - r, my - r, mx + r, my + r))
-        # no grid covers these points: the distance to a grid is the distance to its
-        # rings, which GEOS computes without first testing whether the point is inside
-        distance = shapely.distance(points[point_idx], outlines[geom_idx])
-        within = distance <= r  # as the predicate "dwithin", with one distance per pair
-        point_idx, geom_idx, distance = point_idx[within], geom_idx[within], distance[within]
-        if len(point_idx):
-            best = np.full(len(near), np.inf)
-            np.minimum.at(best, point_idx, distance)
-            tie = distance == best[point_idx]
-            first = np.full(len(near), np.iinfo("int64").max, dtype="int64")
-            np.minimum.at(first, point_idx[tie], geom_idx[tie])
-            hit = first != np.iinfo("int64").max
-            owner[near[hit]] = first[hit]
-        return owner
-
-    def _nearest_index(self):
-        """The tiling grids in metres, and a cell engine over everything within reach."""
-        layer = self._layer(self._nearest_level)
-        forward = metric_transformer(layer.geometries)
-        metric = to_metric(layer.geometries, forward)
-        # a little wider than the tolerance, so rounding never cuts a point off
-        reach = shapely.union_all(metric).buffer(self.tolerance_m + 1.0)
-        mask = to_metric(reach, metric_transformer(layer.geometries, inverse=True))
-        x0, y0, x1, y1 = reach.bounds
-        cell_m = max(_REACH_CELL_M, math.sqrt((x1 - x0) * (y1 - y0) / _REACH_CELLS))
-        reach_engine = CellEngine([mask], cell_m=cell_m)
-        return forward, shapely.STRtree(metric), reach_engine, shapely.boundary(metric)
+                    layer = self._layer(self._nearest_level)
+                    self._metric = NearestSearch(layer.geometries, self.tolerance_m)
+        return self._metric

@@ -15,51 +15,59 @@ import numpy as np
 
 from geogrid.engine.kernels import OUTSIDE
 
-__all__ = ["VACANT", "Vacancy"]
+__all__ = ["FAR", "VACANT", "Vacancy"]
 
-#: ``method`` of a point the vacancy table shows outside every layer, while the layers run
-VACANT = 4
+#: ``method`` of a point in a vacant cell within the nearest search's reach, while
+#: the layers run; FAR: beyond it too (no nearest search either)
+VACANT, FAR = 4, 5
 #: Cells of the vacancy table, at most (1 MB)
 _VACANCY_CELLS = 1_000_000
+_LAYER, _REACH = 1, 2  # the bits of a cell
 
 
 class Vacancy:
     """Where no layer of an index can own a point: one byte per cell, 1 MB at most.
 
     A point far from every grid (a third of the demo bench's points) used to be
-    looked up in every layer, finest first, each answering "none". A cell of this
-    table is 0 where every layer's own table holds only "no owner" cells over it
-    (and a cell more all round, against rounding), so a point there is outside
-    every layer without asking them.
+    looked up in every layer, finest first, each answering "none", and then in
+    the reach of the nearest search. A cell of this table has its first bit
+    clear where every layer's own table holds only "no owner" cells over it (and
+    a cell more all round, against rounding), so a point there is outside every
+    layer without asking them; its second bit clear where the reach's table
+    does too, so the point is not near enough to any grid for the nearest search.
 
     Parameters
     ----------
     engines : sequence of CellEngine
         The layers' engines (empty ones are skipped).
+    reach : CellEngine, optional
+        The reach of the nearest search; None if there is no nearest search.
     """
 
-    def __init__(self, engines) -> None:
+    def __init__(self, engines, reach=None) -> None:
         engines = [e for e in engines if e.size]
-        x0 = min((e.grid.x0 for e in engines), default=0.0)
-        y0 = min((e.grid.y0 for e in engines), default=0.0)
-        x1 = max((e.grid.x0 + e.grid.nx * e.grid.dx for e in engines), default=1.0)
-        y1 = max((e.grid.y0 + e.grid.ny * e.grid.dy for e in engines), default=1.0)
+        tables = engines + ([reach] if reach is not None and reach.size else [])
+        x0 = min((e.grid.x0 for e in tables), default=0.0)
+        y0 = min((e.grid.y0 for e in tables), default=0.0)
+        x1 = max((e.grid.x0 + e.grid.nx * e.grid.dx for e in tables), default=1.0)
+        y1 = max((e.grid.y0 + e.grid.ny * e.grid.dy for e in tables), default=1.0)
         d = math.sqrt((x1 - x0) * (y1 - y0) / _VACANCY_CELLS)
         nx, ny = max(1, math.ceil((x1 - x0) / d)), max(1, math.ceil((y1 - y0) / d))
         self.layout = (x0, y0, d, nx, ny)
         self.table = np.zeros(nx * ny, dtype=np.uint8)
-        for e in engines:
-            g = e.grid
-            _mark(np.asarray(e.table), g.x0, g.y0, g.dx, g.dy, g.nx, g.ny, self.table, *self.layout)
+        for e in tables:
+            g, bit = e.grid, _REACH if e is reach else _LAYER
+            table = np.asarray(e.table)
+            _mark(table, g.x0, g.y0, g.dx, g.dy, g.nx, g.ny, self.table, bit, *self.layout)
 
     def screen(self, x, y, method) -> None:
-        """Set ``method`` VACANT where the point lies in a vacant cell (or off the table)."""
+        """Set ``method`` VACANT or FAR where the point lies in a vacant cell (or off the table)."""
         _screen(x, y, method, self.table, *self.layout)
 
     @staticmethod
-    def restore(method) -> None:
-        """Set ``method`` OUTSIDE where :meth:`screen` set it VACANT."""
-        _restore(method)
+    def restore(method, mark: int) -> None:
+        """Set ``method`` OUTSIDE where :meth:`screen` set it ``mark`` (VACANT or FAR)."""
+        _restore(method, mark)
 
 
 @nb.njit(cache=True)
@@ -78,8 +86,8 @@ def _span(start, step, n, origin, d, m):
 
 
 @nb.njit(cache=True)
-def _mark(table, x0, y0, dx, dy, nx, ny, out, ox, oy, d, mx, my):
-    """Mark in ``out`` every cell that a cell of ``table`` other than "no owner" overlaps."""
+def _mark(table, x0, y0, dx, dy, nx, ny, out, bit, ox, oy, d, mx, my):
+    """Set ``bit`` in each cell of ``out`` that a cell of ``table`` not "no owner" overlaps."""
     xlo, xhi = _span(x0, dx, nx, ox, d, mx)
     ylo, yhi = _span(y0, dy, ny, oy, d, my)
     for iy in range(ny):
@@ -93,19 +101,20 @@ def _mark(table, x0, y0, dx, dy, nx, ny, out, ox, oy, d, mx, my):
                 ix += 1
             for jy in range(ylo[iy], yhi[iy] + 1):
                 for jx in range(xlo[first], xhi[ix - 1] + 1):
-                    out[jy * mx + jx] = 1
+                    out[jy * mx + jx] |= bit
 
 
 @nb.njit(cache=True, parallel=True)
 def _screen(xs, ys, method, table, ox, oy, d, mx, my):
     for k in nb.prange(xs.shape[0]):
         fx, fy = (xs[k] - ox) / d, (ys[k] - oy) / d
-        if not (0.0 <= fx < mx and 0.0 <= fy < my) or table[int(fy) * mx + int(fx)] == 0:
-            method[k] = VACANT
+        cell = table[int(fy) * mx + int(fx)] if 0.0 <= fx < mx and 0.0 <= fy < my else 0
+        if not cell & _LAYER:
+            method[k] = VACANT if cell & _REACH else FAR
 
 
 @nb.njit(cache=True, parallel=True)
-def _restore(method):
+def _restore(method, mark):
     for k in nb.prange(method.shape[0]):
-        if method[k] == VACANT:
+        if method[k] == mark:
             method[k] = OUTSIDE

@@ -279,3 +279,32 @@ def test_demo_whole_rule_equals_the_reference_engine_with_holes_in_the_finer_lev
     assert (ours.community != "").sum() > (ours.grid != "").sum()  # communities own points
     for column in ("district", "street", "community", "grid", "micro", "dedicated", "method"):
         assert (getattr(ours, column) == getattr(theirs, column)).all(), column
+
+
+@pytest.mark.slow
+def test_points_screened_near_the_outline_still_get_the_nearest_grid(demo_grids):
+    """Only three-level grids: the vacancy table's reach bit decides the nearest search.
+
+    With no coarse layer, the cells no layer touches reach within 30 m of the
+    grids; a point there must still be searched (VACANT), one beyond must not (FAR).
+    """
+    from geogrid.coords import metric_transformer, to_metric
+    from geogrid.engine.reference import STRtreeEngine
+    from geogrid.engine.sweep import FAR, VACANT
+
+    tiling = [g for g in demo_grids if g.level == "grid"]
+    cells, reference = GridIndex(tiling), GridIndex(tiling, engine=STRtreeEngine)
+    polygons = np.array([g.geometry for g in tiling], dtype=object)
+    outline = shapely.union_all(to_metric(polygons, metric_transformer(polygons))).exterior
+    rng = np.random.default_rng(8)
+    along = shapely.line_interpolate_point(outline, rng.uniform(0, 1, 6000), normalized=True)
+    around = shapely.get_exterior_ring(shapely.buffer(along, rng.uniform(15, 90, 6000)))
+    points = shapely.line_interpolate_point(around, rng.uniform(0, 1, 6000), normalized=True)
+    x, y = metric_transformer(polygons, inverse=True).transform(*shapely.get_coordinates(points).T)
+    screened = np.full(len(x), 3, dtype=np.int8)
+    cells._vacancy.screen(x, y, screened)
+    ours, theirs = cells.assign(x, y), reference.assign(x, y)
+    for column in ("grid", "method"):
+        assert (getattr(ours, column) == getattr(theirs, column)).all(), column
+    assert (screened == VACANT).sum() > 50 and (screened == FAR).sum() > 50
+    assert (ours.method[screened == VACANT] == "nearest").sum() > 10
