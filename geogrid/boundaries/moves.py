@@ -5,12 +5,19 @@ and compared with what they carry. A commit writes the new codes of the events
 that move in one statement per 50,000 (the rows travel as one JSON array, which
 SQLite's ``json_each`` and PostgreSQL's ``jsonb_array_elements`` unpack), and
 stamps the generation on the others: each event row is written once.
+
+When most of a SQLite store's events move, the indexes on the columns written
+are dropped first and built again from their own ``CREATE INDEX`` text once
+the rows are written, in the same transaction: one sort each instead of a
+delete and an insert per moved row.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +33,8 @@ __all__ = ["CODE_COLUMNS", "Moves", "find_moves", "impact", "reassign"]
 CODE_COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
 _SAMPLE = 20
 _BATCH = 50_000  # moved events per statement
+#: on SQLite, the share of the events that must move for their written indexes to be rebuilt
+REBUILD_SHARE = 0.5
 #: the moved events' rows, unpacked from one JSON array of [id, *CODE_COLUMNS] (the
 #: parameter), and the k-th element of one (json_extract: SQLite before 3.38 has no ->>)
 _ROWS = {
@@ -134,20 +143,74 @@ def reassign(
         moves = moves.open_only()
     # stamped here, in the same statements: on SQLite the trigger would write each row twice
     seq = sa.select(store_changes.c.seq).where(store_changes.c.id == 1).scalar_subquery()
-    for start in range(0, len(moves.ids), _BATCH):
-        _write_moved(conn, moves, slice(start, start + _BATCH), index.generation)
-    rest = (
-        sa.update(events)
-        .values(generation_id=index.generation, change_seq=seq)
-        .where(
-            sa.or_(
-                events.c.generation_id.is_distinct_from(index.generation),
-                events.c.change_seq.is_distinct_from(seq),
+    written = [c for c in CODE_COLUMNS if (moves.old[c] != moves.new[c]).any()]
+    with _indexes_rebuilt(conn, [*written, "generation_id", "change_seq"], len(moves.ids)):
+        for start in range(0, len(moves.ids), _BATCH):
+            _write_moved(conn, moves, slice(start, start + _BATCH), index.generation)
+        rest = (
+            sa.update(events)
+            .values(generation_id=index.generation, change_seq=seq)
+            .where(
+                sa.or_(
+                    events.c.generation_id.is_distinct_from(index.generation),
+                    events.c.change_seq.is_distinct_from(seq),
+                )
             )
         )
-    )
-    conn.execute(rest if closed_too else rest.where(events.c.status.in_(OPEN)))
+        conn.execute(rest if closed_too else rest.where(events.c.status.in_(OPEN)))
     return len(moves.ids)
+
+
+@contextmanager
+def _indexes_rebuilt(conn: sa.Connection, columns: list[str], moved: int) -> Iterator[None]:
+    """On SQLite, when most events move: the events' indexes on ``columns`` dropped while inside.
+
+    Each is created again afterwards from the text SQLite keeps of it, so the
+    schema ends as it began. Inside the caller's transaction: if anything
+    fails, the rollback restores them with the rows. Elsewhere, or with fewer
+    moves, nothing happens (PostgreSQL would lock the table against readers).
+    """
+    if conn.dialect.name != "sqlite" or not moved:
+        yield
+        return
+    total = conn.scalar(sa.select(sa.func.count()).select_from(events))
+    if moved < REBUILD_SHARE * total:
+        yield
+        return
+    kept = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master "
+        "WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name"
+    ).all()
+    rebuilt = [(name, sql) for name, sql in kept if _indexed(conn, name) & set(columns)]
+    stats = _statistics(conn, [name for name, _ in rebuilt])
+    for name, _ in rebuilt:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in rebuilt:
+        conn.exec_driver_sql(sql)
+    if stats:  # ANALYZE's figures for them, which DROP INDEX deleted
+        conn.exec_driver_sql("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", stats)
+
+
+def _statistics(conn: sa.Connection, names: list[str]) -> list[tuple]:
+    """The rows ANALYZE left in ``sqlite_stat1`` for the indexes ``names`` (none if never run)."""
+    if (
+        not names
+        or not conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+        ).first()
+    ):
+        return []
+    marks = ", ".join("?" * len(names))
+    found = conn.exec_driver_sql(
+        f"SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx IN ({marks})", tuple(names)
+    )
+    return [tuple(row) for row in found]
+
+
+def _indexed(conn: sa.Connection, name: str) -> set[str | None]:
+    """The columns SQLite's index ``name`` keys on (None stands for an expression)."""
+    return {row[2] for row in conn.exec_driver_sql(f'PRAGMA index_info("{name}")')}
 
 
 def _write_moved(conn: sa.Connection, moves: Moves, part: slice, generation: int | None) -> None:

@@ -140,8 +140,9 @@ def _collector_paused() -> Iterator[None]:
     until it returns (grids, their codes and attributes, the events' rows):
     each time their number grows by a quarter the collector walks the whole
     heap, finding nothing to free, about half a second of a dry run in all.
-    Reference counting still frees everything else at once; a cycle made
-    meanwhile waits for the next collection.
+    A commit, with its plan still alive, allocates the grid rows and the
+    moves' payload: as much again. Reference counting still frees everything
+    else at once; a cycle made meanwhile waits for the next collection.
     """
     if not gc.isenabled():
         yield
@@ -190,6 +191,7 @@ def plan(
     return result
 
 
+@_collector_paused()
 def commit(
     store: Store,
     the_plan: Plan,
@@ -252,6 +254,7 @@ def _diff_counts(diff: dict) -> dict:
     return {k: (len(v) if isinstance(v, list) else v) for k, v in diff.items()}
 
 
+@_collector_paused()
 def rollback(
     store: Store, generation: int, actor: str, now: datetime, tolerance_m: float = 30.0
 ) -> dict:

@@ -61,10 +61,12 @@ CHANGES = {
 
 
 @pytest.mark.parametrize("closed_too", [True, False])
+@pytest.mark.parametrize("share", [2.0, 0.0], ids=["in-place", "indexes-rebuilt"])
 def test_moved_events_get_their_columns_batch_by_batch_and_the_rest_their_stamp(
-    stocked, monkeypatch, closed_too
+    stocked, monkeypatch, closed_too, share
 ):
     monkeypatch.setattr(moves, "_BATCH", 2)
+    monkeypatch.setattr(moves, "REBUILD_SHARE", share)
     before = _rows(stocked)
     index = stocked.index()
     with stocked.write() as conn:
@@ -90,3 +92,107 @@ def test_with_nothing_moved_every_event_still_gets_the_generation_and_stamp(stoc
         i: {**row, "generation_id": index.generation, "change_seq": seq}
         for i, row in before.items()
     }
+
+
+def _schema(store) -> list[tuple]:
+    """The events' indexes and triggers as the database keeps them, with ANALYZE's figures.
+
+    SQLite only (else empty).
+    """
+    if store.backend != "sqlite":
+        return []
+    with store.engine.connect() as conn:
+        kept = conn.exec_driver_sql(
+            "SELECT type, name, sql FROM sqlite_master "
+            "WHERE tbl_name = 'events' AND type IN ('index', 'trigger') ORDER BY name"
+        ).all()
+        stats = conn.exec_driver_sql("SELECT * FROM sqlite_stat1 ORDER BY tbl, idx").all()
+    return kept + stats
+
+
+def _dropped(store, monkeypatch) -> list[str]:
+    """The DROP statements the store runs from now on (collected as they run).
+
+    On SQLite, ANALYZE runs first: its figures for the indexes must outlive a rebuild.
+    """
+    if store.backend == "sqlite":
+        with store.write() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("DROP"):
+            seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", listen)
+    monkeypatch.setattr(moves, "_BATCH", 2)
+    return seen
+
+
+@pytest.mark.parametrize("share", [0.0, 0.8, 2.0])
+def test_when_most_events_move_sqlite_rebuilds_the_indexes_written_and_only_those(
+    stocked, monkeypatch, share
+):
+    monkeypatch.setattr(moves, "REBUILD_SHARE", share)
+    dropped = _dropped(stocked, monkeypatch)
+    schema = _schema(stocked)
+    before = _rows(stocked)
+    index = stocked.index()
+    with stocked.write() as conn:
+        seq = stocked.change_seq(conn)
+        assert reassign(conn, index, True, _moves(before, CHANGES)) == 5
+    assert _rows(stocked) == {
+        i: {**before[i], **CHANGES[i], "generation_id": index.generation, "change_seq": seq}
+        for i in before
+    }
+    assert _schema(stocked) == schema  # the same indexes, from the same text
+    rebuilt = stocked.backend == "sqlite" and share <= 1.0  # five of five events move
+    assert sorted(dropped) == (
+        [
+            f'DROP INDEX "{n}"'
+            for n in ("ix_events_change_seq", "ix_events_grid", "ix_events_street")
+        ]
+        if rebuilt
+        else []
+    )
+    if stocked.backend == "sqlite":
+        with stocked.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            for column in ("grid", "street", "change_seq"):
+                by_index, by_scan = (
+                    conn.exec_driver_sql(
+                        f"SELECT {column}, id FROM events {how} ORDER BY {column}, id"
+                    ).all()
+                    for how in (f"INDEXED BY ix_events_{column}", "NOT INDEXED")
+                )
+                assert by_index == by_scan
+
+
+def test_with_few_events_moving_sqlite_updates_its_indexes_in_place(stocked, monkeypatch):
+    monkeypatch.setattr(moves, "REBUILD_SHARE", 0.5)
+    dropped = _dropped(stocked, monkeypatch)
+    before = _rows(stocked)
+    with stocked.write() as conn:
+        reassign(conn, stocked.index(), True, _moves(before, {2: CHANGES[2], 4: CHANGES[4]}))
+    assert dropped == []
+
+
+def test_a_failure_after_the_indexes_are_dropped_stores_nothing(stocked, monkeypatch):
+    monkeypatch.setattr(moves, "REBUILD_SHARE", 0.0)
+    dropped = _dropped(stocked, monkeypatch)
+    schema, before = _schema(stocked), _rows(stocked)
+    original = moves._write_moved
+    written = []
+
+    def failing(conn, the_moves, part, generation):
+        if written:
+            raise RuntimeError("disk full")
+        written.append(part)
+        original(conn, the_moves, part, generation)
+
+    monkeypatch.setattr(moves, "_write_moved", failing)
+    with pytest.raises(RuntimeError, match="disk full"), stocked.write() as conn:
+        reassign(conn, stocked.index(), True, _moves(before, CHANGES))
+    assert written and (dropped or stocked.backend != "sqlite")
+    assert _rows(stocked) == before
+    assert _schema(stocked) == schema
