@@ -245,15 +245,16 @@ class GridIndex:
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
         chains = self._chains
-        finest, method = self._layered(x, y)
+        vacancy = self._vacancy  # the same all through, if the nearest search remakes it
+        finest, method = self._layered(x, y, vacancy)
         todo = np.flatnonzero(method == _OUTSIDE)
         if len(todo) and self._searches_nearest:
             near = self._nearest(x[todo], y[todo])
             hit = near != NO_OWNER
             finest[todo[hit]] = chains.offsets[self._nearest_layer] + near[hit]
             method[todo[hit]] = _NEAREST
-        if self._vacancy is not None:
-            self._vacancy.restore(method, FAR)
+        if vacancy is not None:
+            vacancy.restore(method, FAR)
         dedicated = self._overlay(x, y)
         return Assignment(finest, chains, dedicated, method, self.generation)
 
@@ -270,7 +271,9 @@ class GridIndex:
             rows[hit] = owner[hit] + 1
         return rows
 
-    def _layered(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _layered(
+        self, x: np.ndarray, y: np.ndarray, vacancy: Vacancy | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Chain-table rows and methods of points, one layer after the other, finest first.
 
         A point beyond the reach of the nearest search is left FAR, not OUTSIDE.
@@ -279,8 +282,8 @@ class GridIndex:
         finest = np.full(n, _OUTSIDE_ROW, dtype=np.int32)  # a row of chains.table
         method = np.full(n, _OUTSIDE, dtype=np.int8)
         scratch = np.empty(n, dtype=np.int32)
-        if self._vacancy is not None:
-            self._vacancy.screen(x, y, method)
+        if vacancy is not None:
+            vacancy.screen(x, y, method)
         for k, (_level, layer) in enumerate(self.layers):
             row0 = self._chains.offsets[k]
             if isinstance(layer.engine, CellEngine):  # in place, over every point
@@ -292,8 +295,8 @@ class GridIndex:
             found = todo[hit]
             finest[found] = row0 + owner[hit]
             method[found] = np.where(on_edge[hit], _EDGE, _INSIDE)
-        if self._vacancy is not None:
-            self._vacancy.restore(method, VACANT)
+        if vacancy is not None:
+            vacancy.restore(method, VACANT)
         return finest, method
 
     @functools.cached_property
@@ -302,7 +305,8 @@ class GridIndex:
         engines = [layer.engine for _, layer in self.layers]
         if not engines or not all(isinstance(e, CellEngine) for e in engines):
             return None
-        return Vacancy(engines, self._nearest_search().reach if self._searches_nearest else None)
+        search = self._metric if self._searches_nearest else None  # not built for this
+        return Vacancy(engines, search.reach if search else None, self._searches_nearest)
 
     @property
     def _searches_nearest(self) -> bool:
@@ -360,4 +364,5 @@ class GridIndex:
                 if self._metric is None:
                     layer = self._layer(self._nearest_level)
                     self._metric = NearestSearch(layer.geometries, self.tolerance_m)
+                    self.__dict__.pop("_vacancy", None)  # made again, knowing the reach
         return self._metric

@@ -41,10 +41,13 @@ class Vacancy:
     engines : sequence of CellEngine
         The layers' engines (empty ones are skipped).
     reach : CellEngine, optional
-        The reach of the nearest search; None if there is no nearest search.
+        The reach of the nearest search, if built.
+    searched : bool
+        Whether points no layer covers are searched for the nearest grid: if so
+        and ``reach`` is None, every vacant cell counts as within reach.
     """
 
-    def __init__(self, engines, reach=None) -> None:
+    def __init__(self, engines, reach=None, searched: bool = False) -> None:
         engines = [e for e in engines if e.size]
         tables = engines + ([reach] if reach is not None and reach.size else [])
         x0 = min((e.grid.x0 for e in tables), default=0.0)
@@ -59,6 +62,8 @@ class Vacancy:
             g, bit = e.grid, _REACH if e is reach else _LAYER
             table = np.asarray(e.table)
             _mark(table, g.x0, g.y0, g.dx, g.dy, g.nx, g.ny, self.table, bit, *self.layout)
+        if searched and reach is None:
+            self.table |= _REACH
 
     def screen(self, x, y, method) -> None:
         """Set ``method`` VACANT or FAR where the point lies in a vacant cell (or off the table)."""
