@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ from geogrid.cases.dispatch import unstaffed
 from geogrid.engine.assign import GridIndex
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.grid import Grid
+from geogrid.storage.gridrows import row_values
 from geogrid.storage.schema import audit
 from geogrid.storage.store import Store
 from geogrid.times import to_db_time
@@ -55,6 +57,8 @@ class Plan:
     index: GridIndex | None = field(default=None, repr=False, compare=False)
     #: (the store's change sequence, the events that would move) as the dry run saw them
     moves: tuple[int, Moves] | None = field(default=None, repr=False, compare=False)
+    #: the grids' WKB, bounds and areas, as a commit writes them (gridrows.row_values)
+    row_values: tuple | None = field(default=None, repr=False, compare=False)
     #: three-level grids of the result that no 网格员 on the roster would serve
     unstaffed: list[str] = field(default_factory=list)
     stale: dict | None = None  #: the file is from an older generation (see .stale)
@@ -170,25 +174,46 @@ def plan(
     Per-feature faults raise :class:`InvalidInputError`.
     """
     base = store.active_generation()
-    active = store.load_grids(base) if base is not None else []
-    known = frozenset(g.code for g in active) if scope else frozenset()
-    uploaded = unmasked(grids_from_features(features, known), active, features)
-    grids = _resulting(active, uploaded, scope)
-    problems, elsewhere = ordered(_orphans(grids) + check_topology(grids, tolerances), grids, scope)
-    result = Plan(grids, scope, sha256, problems, diff(active, grids), base_generation=base)
-    result.elsewhere = elsewhere
-    result.stale = staleness(store, taken_from, base, scope)
-    with store.engine.connect() as conn:  # the roster serves codes: who would have nobody
-        result.unstaffed = unstaffed(conn, [g.code for g in grids])
-    if result.ok:
-        active_index = store.index(tolerance_m) if base is not None else None
-        result.index = GridIndex(grids, tolerance_m=tolerance_m, reuse=active_index)
-        with store.engine.connect() as conn:
-            seq = store.change_seq(conn)
-            moves = find_moves(conn, result.index)
-        result.moves = (seq, moves)
-        result.events = impact(moves)
+    # the other core reads the active grids, then finds the events' moves and the diff,
+    # while this thread checks the upload and its topology (GEOS and SQLite let go of
+    # the GIL); the moves are kept if the topology holds, else waited for and dropped
+    with ThreadPoolExecutor(1, thread_name_prefix="geogrid-plan") as aside:
+        loading = aside.submit(store.load_grids, base) if base is not None else None
+        known = frozenset(g.code for g in loading.result()) if scope and loading else frozenset()
+        read = grids_from_features(features, known)
+        active = loading.result() if loading else []
+        grids = _resulting(active, unmasked(read, active, features), scope)
+        moving = aside.submit(_moves, store, grids, base, tolerance_m)
+        differences = aside.submit(diff, active, grids)
+        problems, elsewhere = ordered(
+            _orphans(grids) + check_topology(grids, tolerances), grids, scope
+        )
+        result = Plan(grids, scope, sha256, problems, differences.result(), base_generation=base)
+        result.elsewhere = elsewhere
+        result.stale = staleness(store, taken_from, base, scope)
+        with store.engine.connect() as conn:  # the roster serves codes: who would have nobody
+            result.unstaffed = unstaffed(conn, [g.code for g in grids])
+        if not result.ok:
+            moving.cancel()
+            return result
+        result.index, result.moves, result.row_values = moving.result()
+    result.events = impact(result.moves[1])
     return result
+
+
+def _moves(
+    store: Store, grids: list[Grid], base: int | None, tolerance_m: float
+) -> tuple[GridIndex, tuple[int, Moves], tuple]:
+    """The index of ``grids``, its events' moves (with the change sequence), the grids' row values.
+
+    The row values are what a commit writes of the geometries (``row_values``).
+    """
+    active_index = store.index(tolerance_m) if base is not None else None
+    index = GridIndex(grids, tolerance_m=tolerance_m, reuse=active_index)
+    with store.engine.connect() as conn:
+        seq = store.change_seq(conn)
+        moves = find_moves(conn, index)
+    return index, (seq, moves), row_values(grids)
 
 
 @_collector_paused()
@@ -224,30 +249,45 @@ def commit(
             source_sha256=the_plan.sha256,
             scope=the_plan.scope,
             details={"diff_counts": _diff_counts(the_plan.diff)},
+            values=the_plan.row_values,
         )
-        # saved before the commit: every worker maps it the moment the generation is active
         built = the_plan.index
         if built is not None and built.tolerance_m == tolerance_m:
             built.generation = gen  # the dry run's index, for the generation it now is
         else:
             built = None
-        index = store.generation_index(gen, tolerance_m, the_plan.grids, conn, built=built)
-        seen = None
-        if built is not None and the_plan.moves is not None:
-            seq, moves = the_plan.moves
-            # this transaction raised the sequence once: anything more is a write since
-            seen = moves if store.change_seq(conn) == seq + 1 else None
-        moved = reassign(conn, index, reassign_closed, seen)
-        conn.execute(
-            sa.insert(audit).values(
-                at=to_db_time(now),
-                actor=actor,
-                action="reassign_events",
-                target=str(gen),
-                details={"moved": moved, "closed_too": reassign_closed},
+        # saved before the commit, so every worker maps it the moment the generation is
+        # active: the dry run's index is written to disk while the events are rewritten
+        with ThreadPoolExecutor(1, thread_name_prefix="geogrid-index") as saver:
+            if built is not None:
+                folder = store.index_folder(gen, tolerance_m, conn)
+                saved = saver.submit(store.keep_index, built, folder) if folder else None
+                index = built
+            else:
+                saved, index = None, store.generation_index(gen, tolerance_m, the_plan.grids, conn)
+            seen = _unchanged_moves(store, conn, the_plan) if built is not None else None
+            moved = reassign(conn, index, reassign_closed, seen)
+            conn.execute(
+                sa.insert(audit).values(
+                    at=to_db_time(now),
+                    actor=actor,
+                    action="reassign_events",
+                    target=str(gen),
+                    details={"moved": moved, "closed_too": reassign_closed},
+                )
             )
-        )
+            if saved is not None:
+                saved.result()
     return {"generation": gen, "events_reassigned": moved}
+
+
+def _unchanged_moves(store: Store, conn: sa.Connection, the_plan: Plan) -> Moves | None:
+    """The dry run's moves (under its index) if nothing was written since, for ``reassign``."""
+    if the_plan.moves is None:
+        return None
+    seq, moves = the_plan.moves
+    # this transaction raised the sequence once: anything more is a write since
+    return moves if store.change_seq(conn) == seq + 1 else None
 
 
 def _diff_counts(diff: dict) -> dict:

@@ -22,7 +22,14 @@ from geogrid.coords import areas_m2
 from geogrid.grid import Grid
 from geogrid.storage.schema import grids
 
-__all__ = ["StoredGrid", "attribute_dicts", "insert_grids", "select_grids", "stored_grids"]
+__all__ = [
+    "StoredGrid",
+    "attribute_dicts",
+    "insert_grids",
+    "row_values",
+    "select_grids",
+    "stored_grids",
+]
 
 
 def _as_stored(column: sa.Column):
@@ -121,14 +128,27 @@ def stored_grids(conn: sa.Connection, generation: int) -> dict[str, StoredGrid]:
     return {row[1]: StoredGrid(row[0], *row[2:]) for row in conn.execute(query)}
 
 
-def insert_grids(
-    conn: sa.Connection, new_grids: Sequence[Grid], gen: int, previous: dict[str, StoredGrid]
-) -> None:
-    """Write ``new_grids`` as generation ``gen``: rows unchanged since ``previous`` are extended."""
+def row_values(new_grids: Sequence[Grid]) -> tuple[np.ndarray, list, list]:
+    """What :func:`insert_grids` writes of each grid's geometry: WKB, bounds, area in m².
+
+    A dry run works them out on its spare core, so the commit of its plan need not.
+    """
     geoms = np.array([g.geometry for g in new_grids], dtype=object)
-    wkb = shapely.to_wkb(geoms)
-    bounds = shapely.bounds(geoms).tolist()
-    areas = areas_m2(geoms).tolist()
+    return shapely.to_wkb(geoms), shapely.bounds(geoms).tolist(), areas_m2(geoms).tolist()
+
+
+def insert_grids(
+    conn: sa.Connection,
+    new_grids: Sequence[Grid],
+    gen: int,
+    previous: dict[str, StoredGrid],
+    values: tuple | None = None,
+) -> None:
+    """Write ``new_grids`` as generation ``gen``: rows unchanged since ``previous`` are extended.
+
+    ``values`` are their :func:`row_values`, if worked out already.
+    """
+    wkb, bounds, areas = values if values is not None else row_values(new_grids)
     extend, rows = [], []
     for i, grid in enumerate(new_grids):
         old = previous.get(grid.code)

@@ -213,8 +213,12 @@ class Store:
         source_sha256: str | None = None,
         scope: str | None = None,
         details: dict | None = None,
+        values: tuple | None = None,
     ) -> int:
-        """Within the caller's transaction: a new generation of ``new_grids``, activated."""
+        """Within the caller's transaction: a new generation of ``new_grids``, activated.
+
+        ``values``: their :func:`~geogrid.storage.gridrows.row_values`, if at hand.
+        """
         if not new_grids:
             raise InvalidInputError("no grids to import")
         counts = {level: 0 for level in codes.LEVELS}
@@ -234,7 +238,7 @@ class Store:
             )
         ).inserted_primary_key[0]
         previous = stored_grids(conn, active) if active and active == latest else {}
-        self._write_grids(conn, new_grids, gen, previous)
+        self._write_grids(conn, new_grids, gen, previous, values)
         conn.execute(
             sa.insert(audit).values(
                 at=_now(),
@@ -252,8 +256,8 @@ class Store:
         self.activate(gen, actor, conn)
         return gen
 
-    def _write_grids(self, conn, new_grids, gen: int, previous: dict) -> None:
-        insert_grids(conn, new_grids, gen, previous)
+    def _write_grids(self, conn, new_grids, gen: int, previous: dict, values=None) -> None:
+        insert_grids(conn, new_grids, gen, previous, values)
 
     def load_grids(
         self,
@@ -390,12 +394,17 @@ class Store:
                 )
             index = GridIndex(grids, generation=generation, tolerance_m=tolerance_m)
         if folder is not None:
-            try:
-                save_index(index, folder)
-                _prune(folder.parent, keep=3)
-            except OSError:
-                pass  # a read-only disk costs each process its own build, never the answer
+            self.keep_index(index, folder)
         return index
+
+    @staticmethod
+    def keep_index(index: GridIndex, folder: Path) -> None:
+        """Save ``index`` in ``folder`` (from :meth:`index_folder`) for every process to map."""
+        try:
+            save_index(index, folder)
+            _prune(folder.parent, keep=3)
+        except OSError:
+            pass  # a read-only disk costs each process its own build, never the answer
 
     def index_folder(
         self, generation: int, tolerance_m: float, conn: sa.Connection | None = None
