@@ -364,5 +364,7 @@ class GridIndex:
                 if self._metric is None:
                     layer = self._layer(self._nearest_level)
                     self._metric = NearestSearch(layer.geometries, self.tolerance_m)
-                    self.__dict__.pop("_vacancy", None)  # made again, knowing the reach
+                    vacancy = self.__dict__.get("_vacancy")
+                    if vacancy is not None:  # the vacancy table learns the reach
+                        self.__dict__["_vacancy"] = vacancy.knowing(self._metric.reach)
         return self._metric

@@ -8,6 +8,7 @@ VACANT first, so the layers skip it.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numba as nb
@@ -62,12 +63,30 @@ class Vacancy:
             g, bit = e.grid, _REACH if e is reach else _LAYER
             table = np.asarray(e.table)
             _mark(table, g.x0, g.y0, g.dx, g.dy, g.nx, g.ny, self.table, bit, *self.layout)
-        if searched and reach is None:
-            self.table |= _REACH
+        self.off = _REACH if searched and reach is None else 0  # the cell value off the table
+        self.table |= self.off
+
+    def knowing(self, reach) -> Vacancy:
+        """A copy with the reach of the nearest search, now built, marked in (a few ms).
+
+        A point off the table still counts as within reach unless the table covers
+        the reach's own table.
+        """
+        twin = copy.copy(self)
+        twin.table = self.table & _LAYER
+        g, (x0, y0, d, nx, ny) = reach.grid, self.layout
+        table = np.asarray(reach.table)
+        _mark(table, g.x0, g.y0, g.dx, g.dy, g.nx, g.ny, twin.table, _REACH, *self.layout)
+        covered = (
+            x0 <= g.x0 and g.x0 + g.nx * g.dx <= x0 + nx * d
+            and y0 <= g.y0 and g.y0 + g.ny * g.dy <= y0 + ny * d
+        )  # fmt: skip
+        twin.off = 0 if covered else _REACH
+        return twin
 
     def screen(self, x, y, method) -> None:
         """Set ``method`` VACANT or FAR where the point lies in a vacant cell (or off the table)."""
-        _screen(x, y, method, self.table, *self.layout)
+        _screen(x, y, method, self.table, self.off, *self.layout)
 
     @staticmethod
     def restore(method, mark: int) -> None:
@@ -110,10 +129,10 @@ def _mark(table, x0, y0, dx, dy, nx, ny, out, bit, ox, oy, d, mx, my):
 
 
 @nb.njit(cache=True, parallel=True)
-def _screen(xs, ys, method, table, ox, oy, d, mx, my):
+def _screen(xs, ys, method, table, off, ox, oy, d, mx, my):
     for k in nb.prange(xs.shape[0]):
         fx, fy = (xs[k] - ox) / d, (ys[k] - oy) / d
-        cell = table[int(fy) * mx + int(fx)] if 0.0 <= fx < mx and 0.0 <= fy < my else 0
+        cell = table[int(fy) * mx + int(fx)] if 0.0 <= fx < mx and 0.0 <= fy < my else off
         if not cell & _LAYER:
             method[k] = VACANT if cell & _REACH else FAR
 
