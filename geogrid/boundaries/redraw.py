@@ -9,14 +9,16 @@ reassigns open events in one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import shapely
 import sqlalchemy as sa
 
 from geogrid import codes
@@ -177,14 +179,14 @@ def plan(
     # the other core reads the active grids, then finds the events' moves and the diff,
     # while this thread checks the upload and its topology (GEOS and SQLite let go of
     # the GIL); the moves are kept if the topology holds, else waited for and dropped
-    with ThreadPoolExecutor(1, thread_name_prefix="geogrid-plan") as aside:
+    with _aside(store) as aside:
         loading = aside.submit(store.load_grids, base) if base is not None else None
         known = frozenset(g.code for g in loading.result()) if scope and loading else frozenset()
         read = grids_from_features(features, known)
         active = loading.result() if loading else []
         grids = _resulting(active, unmasked(read, active, features), scope)
+        differences = aside.submit(diff, active, grids)  # first: an upload with errors needs it
         moving = aside.submit(_moves, store, grids, base, tolerance_m)
-        differences = aside.submit(diff, active, grids)
         problems, elsewhere = ordered(
             _orphans(grids) + check_topology(grids, tolerances), grids, scope
         )
@@ -208,12 +210,39 @@ def _moves(
 
     The row values are what a commit writes of the geometries (``row_values``).
     """
+    values = row_values(grids)
+    # the index gets polygons of its own: the topology check prepares the plan's, and GEOS
+    # builds a prepared polygon's parts on first use, which two threads must not race
+    own = shapely.from_wkb(values[0]).tolist()
+    grids = [dataclasses.replace(g, geometry=p) for g, p in zip(grids, own, strict=True)]
     active_index = store.index(tolerance_m) if base is not None else None
     index = GridIndex(grids, tolerance_m=tolerance_m, reuse=active_index)
     with store.engine.connect() as conn:
         seq = store.change_seq(conn)
         moves = find_moves(conn, index)
-    return index, (seq, moves), row_values(grids)
+    return index, (seq, moves), values
+
+
+class _Inline:
+    """An executor that runs each task at once, in the caller's thread."""
+
+    def submit(self, fn, *args) -> Future:
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except Exception as err:  # handed over, as a thread's future would
+            done.set_exception(err)
+        return done
+
+
+@contextmanager
+def _aside(store: Store) -> Iterator:
+    """A thread for a dry run's other work; none for an in-memory SQLite store (one per thread)."""
+    if isinstance(store.engine.pool, sa.pool.SingletonThreadPool):
+        yield _Inline()
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="geogrid-plan") as pool:
+        yield pool
 
 
 @_collector_paused()

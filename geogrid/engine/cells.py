@@ -104,6 +104,8 @@ def _compact(table, bstart, entries, edges):
     edges = edges[np.repeat(entries[:, 2] - run[:-1], length) + np.arange(run[-1])]
     if len(entries) and entries[:, 0].max() >= 2**29:
         raise ValueError("more than 2**29 polygons in one layer")
+    if run[-1] > np.iinfo(np.int32).max:
+        raise ValueError("more than 2**31 (cell, edge) pairs in one layer")
     packed = np.empty((len(entries) + 1, 2), dtype=np.int32)
     packed[:-1, 0] = entries[:, 0] << 2 | entries[:, 1]
     packed[-1, 0] = -1

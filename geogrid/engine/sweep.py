@@ -91,7 +91,7 @@ class Vacancy:
     @staticmethod
     def restore(method, mark: int) -> None:
         """Set ``method`` OUTSIDE where :meth:`screen` set it ``mark`` (VACANT or FAR)."""
-        _restore(method, mark)
+        _restore(method, mark, OUTSIDE)
 
 
 @nb.njit(cache=True)
@@ -138,7 +138,7 @@ def _screen(xs, ys, method, table, off, ox, oy, d, mx, my):
 
 
 @nb.njit(cache=True, parallel=True)
-def _restore(method, mark):
+def _restore(method, mark, outside):  # outside as an argument: numba would cache kernels' value
     for k in nb.prange(method.shape[0]):
         if method[k] == mark:
-            method[k] = OUTSIDE
+            method[k] = outside

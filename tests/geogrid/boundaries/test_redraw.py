@@ -393,3 +393,15 @@ def test_staff_follow_their_codes_across_a_redraw(stocked):
             dict(conn.execute(sa.text("SELECT ref, id FROM staff")).all())["B"]
             == (assignee["staff_id"])
         )
+
+
+def test_an_in_memory_store_plans_in_one_thread(small_grids):
+    """``sqlite://`` is one database per thread: the dry run cannot hand work to another."""
+    from geogrid.storage.store import Store
+
+    store = Store("sqlite://")
+    store.migrate()
+    store.import_grids(small_grids, actor="test")
+    result = plan(store, features("redraw_valid"))
+    assert result.ok and result.diff["unchanged"] == 14
+    assert result.events["open_moved"] == 0 and result.moves is not None
