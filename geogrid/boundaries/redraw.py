@@ -296,15 +296,7 @@ def commit(
                 saved, index = None, store.generation_index(gen, tolerance_m, the_plan.grids, conn)
             seen = _unchanged_moves(store, conn, the_plan) if built is not None else None
             moved = reassign(conn, index, reassign_closed, seen)
-            conn.execute(
-                sa.insert(audit).values(
-                    at=to_db_time(now),
-                    actor=actor,
-                    action="reassign_events",
-                    target=str(gen),
-                    details={"moved": moved, "closed_too": reassign_closed},
-                )
-            )
+            _audited(conn, now, actor, "reassign_events", gen, moved, closed_too=reassign_closed)
             if saved is not None:
                 saved.result()
     return {"generation": gen, "events_reassigned": moved}
@@ -317,6 +309,19 @@ def _unchanged_moves(store: Store, conn: sa.Connection, the_plan: Plan) -> Moves
     seq, moves = the_plan.moves
     # this transaction raised the sequence once: anything more is a write since
     return moves if store.change_seq(conn) == seq + 1 else None
+
+
+def _audited(conn, now: datetime, actor: str, action: str, gen: int, moved: int, **details):
+    """The audit row of a generation's activation and the events it moved."""
+    conn.execute(
+        sa.insert(audit).values(
+            at=to_db_time(now),
+            actor=actor,
+            action=action,
+            target=str(gen),
+            details={"moved": moved, **details},
+        )
+    )
 
 
 def _diff_counts(diff: dict) -> dict:
@@ -332,13 +337,5 @@ def rollback(
         store.activate(generation, actor, conn)
         index = store.generation_index(generation, tolerance_m, conn=conn)
         moved = reassign(conn, index, closed_too=False)
-        conn.execute(
-            sa.insert(audit).values(
-                at=to_db_time(now),
-                actor=actor,
-                action="rollback",
-                target=str(generation),
-                details={"moved": moved},
-            )
-        )
+        _audited(conn, now, actor, "rollback", generation, moved)
     return {"generation": generation, "events_reassigned": moved}

@@ -27,18 +27,23 @@ def _switch(on: bool) -> None:
         gc.disable()
 
 
-@pytest.mark.parametrize("enabled", [True, False])
-def test_the_collector_is_off_during_a_dry_run_and_as_it_was_after(
-    store, monkeypatch, collector, enabled
-):
-    seen = []
-    original = redraw.check_topology
+def _spied(monkeypatch, name: str) -> list[bool]:
+    """Whether the collector was on, each time ``redraw.<name>`` is called."""
+    seen, original = [], getattr(redraw, name)
 
     def spy(*args, **kwargs):
         seen.append(gc.isenabled())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(redraw, "check_topology", spy)
+    monkeypatch.setattr(redraw, name, spy)
+    return seen
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_off_during_a_dry_run_and_as_it_was_after(
+    store, monkeypatch, collector, enabled
+):
+    seen = _spied(monkeypatch, "check_topology")
     _switch(enabled)
     assert redraw.plan(store, small_features()).ok
     assert seen == [False]
@@ -52,14 +57,7 @@ def test_the_collector_is_off_during_a_dry_run_and_as_it_was_after(
 def test_the_collector_is_off_during_a_commit_and_as_it_was_after(
     store, monkeypatch, collector, enabled
 ):
-    seen = []
-    original = redraw.reassign
-
-    def spy(*args, **kwargs):
-        seen.append(gc.isenabled())
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(redraw, "reassign", spy)
+    seen = _spied(monkeypatch, "reassign")
     the_plan = redraw.plan(store, small_features())
     _switch(enabled)
     redraw.commit(store, the_plan, "t", NOW)
