@@ -32,6 +32,7 @@ __all__ = ["CODE_COLUMNS", "Moves", "find_moves", "impact", "reassign"]
 
 CODE_COLUMNS = ("district", "street", "community", "grid", "micro", "dedicated", "method")
 _SAMPLE = 20
+_SEP = "|"  # joins an event's codes and method: none of them holds it
 _BATCH = 50_000  # moved events per statement
 #: on SQLite, the share of the events that must move for their written indexes to be rebuilt
 REBUILD_SHARE = 0.5
@@ -70,32 +71,38 @@ class Moves:
 
 
 def find_moves(conn: sa.Connection, index: GridIndex, closed_too: bool = True) -> Moves:
-    """Events whose assignment ``index`` would change (all events, or the open ones)."""
+    """Events whose assignment ``index`` would change (all events, or the open ones).
+
+    Each event's stored codes come back joined into one string, as
+    :meth:`~geogrid.engine.assign.Assignment.joined` joins the new ones: a
+    column of 100,000 strings to read and compare instead of seven. Only the
+    events that move have theirs split into columns again.
+    """
+    stored = sa.func.coalesce(events.c[CODE_COLUMNS[0]], "")
+    for column in CODE_COLUMNS[1:]:
+        stored = stored + _SEP + sa.func.coalesce(events.c[column], "")
     query = sa.select(
-        events.c.id,
-        events.c.lon,
-        events.c.lat,
-        events.c.status,
-        *(events.c[c] for c in CODE_COLUMNS),
+        events.c.id, events.c.lon, events.c.lat, events.c.status, stored.label("codes")
     )
     if not closed_too:
         query = query.where(events.c.status.in_(OPEN))
     table = read_columns(conn, query)
     found = index.assign(table["lon"].astype(float), table["lat"].astype(float))
-    changed = np.zeros(len(table["id"]), dtype=bool)
-    old, new = {}, {}
-    for column in CODE_COLUMNS:
-        stored = table[column]
-        stored[stored == None] = ""  # noqa: E711 (elementwise)
-        old[column] = stored
-        new[column] = np.asarray(getattr(found, column), dtype=object)
-        changed |= old[column] != new[column]  # Python strings, compared in place
+    changed = table["codes"] != found.joined(_SEP)
+    old = _split(table["codes"][changed])
     return Moves(
         ids=table["id"][changed].astype(np.int64),
         status=table["status"][changed],
-        old={c: v[changed] for c, v in old.items()},
-        new={c: v[changed] for c, v in new.items()},
+        old=old,
+        new={c: np.asarray(getattr(found, c), dtype=object)[changed] for c in CODE_COLUMNS},
     )
+
+
+def _split(joined: np.ndarray) -> dict[str, np.ndarray]:
+    """Code columns of strings joined by ``_SEP``, one array of str per column."""
+    parts = np.empty((len(joined), len(CODE_COLUMNS)), dtype=object)
+    parts[:] = [text.split(_SEP) for text in joined.tolist()] or parts
+    return {column: parts[:, k].copy() for k, column in enumerate(CODE_COLUMNS)}
 
 
 def impact(moves: Moves) -> dict:

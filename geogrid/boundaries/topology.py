@@ -13,10 +13,17 @@ coverage validator, exact: no overlap, edges that meet match vertex for
 vertex). Siblings that form one have no overlap to measure, and their union is
 the cheap coverage union; the pairwise overlays and the general union are left
 for the groups that do not. A child that its parent covers has nothing outside it.
+
+A district has thousands of sibling groups, and a GEOS call per group must
+take Python's lock back each time, which a redraw's other thread holds for
+up to 5 ms: so all groups of a level are validated in one call (each moved,
+exactly, into a slot of its own where it touches no other) and the coverage
+unions are made a few calls at a time.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,9 +96,7 @@ class _Frame:
         shapely.prepare(self.geoms)
         self._forward = metric_transformer(self.geoms)
         self.groups = _sibling_groups(self.levels, self.parents)
-        self.tiled = {
-            key: _is_coverage(self.geoms[members]) for key, members in self.groups.items()
-        }
+        self.tiled = _coverages(self.geoms, self.groups)
 
     def metric(self, pieces):
         """``pieces`` (lon/lat) in the UTM zone of the data, for measuring."""
@@ -109,24 +114,96 @@ def _sibling_groups(levels: np.ndarray, parents: np.ndarray) -> dict[tuple, np.n
     return {key: np.array(members, dtype=np.intp) for key, members in groups.items()}
 
 
-def _is_coverage(geoms: np.ndarray) -> bool:
-    """Whether ``geoms`` form a valid coverage: no overlap, matched edges (exact)."""
-    if len(geoms) < 2:
-        return True
-    return _COVERAGE and bool(shapely.coverage_is_valid(geoms))
+def _coverages(geoms: np.ndarray, groups: dict[tuple, np.ndarray]) -> dict[tuple, bool]:
+    """For each group of ``geoms``, whether it forms a valid coverage (exact).
+
+    The groups of a level are validated together, each translated into a slot
+    of its own (:func:`_slotted`), where no group touches another: a polygon
+    then has an invalid edge exactly when it has one among its own siblings.
+    """
+    tiled = {key: len(members) < 2 for key, members in groups.items()}
+    if not _COVERAGE:
+        return tiled
+    for level in _TILING:
+        keys = [key for key in groups if key[0] == level and not tiled[key]]
+        if not keys:
+            continue
+        members = [groups[key] for key in keys]
+        slotted = _slotted(geoms, members)
+        if slotted is None:  # no room for exact slots: one call per group
+            tiled.update(
+                {
+                    key: bool(shapely.coverage_is_valid(geoms[m]))
+                    for key, m in zip(keys, members, strict=True)
+                }
+            )
+            continue
+        invalid = ~shapely.is_empty(shapely.coverage_invalid_edges(slotted))
+        starts = np.cumsum([0] + [len(m) for m in members[:-1]])
+        tiled.update(zip(keys, (~np.logical_or.reduceat(invalid, starts)).tolist(), strict=True))
+    return tiled
 
 
-def _union(geoms: np.ndarray, tiled: bool):
-    """The union of ``geoms``: one polygon as it is, a coverage by its edges, else by overlay."""
-    if len(geoms) == 1:
-        return geoms[0]
-    return shapely.coverage_union_all(geoms) if tiled else shapely.union_all(geoms)
+_STEP = 2.0**-10  # slot offsets are multiples of this (about 100 m of longitude)
+
+
+def _slotted(geoms: np.ndarray, members: list[np.ndarray]) -> np.ndarray | None:
+    """The ``members`` groups of ``geoms``, one after the other, each moved into its own slot.
+
+    The moves are exact, so every relation within a group is kept bit for
+    bit: an offset is a multiple of ``_STEP`` (of every coordinate's unit in
+    the last place), and no moved coordinate grows in magnitude past the
+    power of two below the smallest original one, so no digit is lost.
+    None if the level's coordinates leave no such room for its groups.
+    """
+    flat = np.concatenate(members)
+    bounds = shapely.bounds(geoms[flat])
+    starts = np.cumsum([0] + [len(m) for m in members[:-1]])
+    low = np.minimum.reduceat(bounds[:, :2], starts)
+    size = np.maximum.reduceat(bounds[:, 2:], starts) - low
+    smallest = np.abs(bounds).min(axis=0)[:2]
+    if not (np.all(np.isfinite(bounds)) and np.all(smallest >= 1.0) and bounds.max() < 2.0**40):
+        return None
+    room = 2.0 ** np.floor(np.log2(smallest))  # slots within [-room, room] on each axis
+    step = (np.ceil(size.max(axis=0) / _STEP) + 2) * _STEP
+    across, down = np.floor(2 * room / step).astype(int)
+    if across * down < len(members):
+        return None
+    k = np.arange(len(members))
+    corner = np.column_stack([k % across, k // across]) * step - room
+    offset = np.floor(low / _STEP) * _STEP - corner
+    counts = shapely.get_num_coordinates(geoms[flat])
+    moves = np.repeat(np.repeat(offset, [len(m) for m in members], axis=0), counts, axis=0)
+    return shapely.transform(geoms[flat], lambda xy: xy - moves)
+
+
+def _unions(geoms: np.ndarray, groups: list[np.ndarray], tiled: list[bool]) -> np.ndarray:
+    """The union of each group: one polygon as it is, a coverage by its edges, else by overlay.
+
+    Coverage unions go a few calls at a time, groups of like size padded with None.
+    """
+    out = np.empty(len(groups), dtype=object)
+    width = np.array([1 << max(len(m) - 1, 0).bit_length() for m in groups])
+    for k, members in enumerate(groups):
+        if len(members) == 1:
+            out[k] = geoms[members[0]]
+        elif not tiled[k]:
+            out[k] = shapely.union_all(geoms[members])
+    for w in np.unique(width[width > 1]):
+        picked = [k for k in np.flatnonzero(width == w) if tiled[k]]
+        if not picked:
+            continue
+        padded = np.full((len(picked), w), None, dtype=object)
+        for row, k in enumerate(picked):
+            padded[row, : len(groups[k])] = geoms[groups[k]]
+        out[picked] = shapely.coverage_union_all(padded, axis=1)
+    return out
 
 
 def _mappings(pieces: list) -> list[dict]:
     """GeoJSON of lon/lat ``pieces``, coordinates rounded to 7 places (~1 cm)."""
     rounded = shapely.transform(np.array(pieces, dtype=object), lambda xy: np.round(xy, 7))
-    return [shapely.geometry.mapping(piece) for piece in rounded]
+    return [json.loads(text) for text in shapely.to_geojson(rounded)]
 
 
 def _thin(metric_geom, tolerances: Tolerances) -> bool:
@@ -233,8 +310,7 @@ def _gaps(frame: _Frame, tol: Tolerances):
     keys = [key for key in frame.groups if key[1] >= 0]  # in order of first appearance
     children = {parent: frame.groups[level, parent] for level, parent in keys}
     parents = list(children)
-    unions = np.empty(len(keys), dtype=object)
-    unions[:] = [_union(frame.geoms[frame.groups[key]], frame.tiled[key]) for key in keys]
+    unions = _unions(frame.geoms, [frame.groups[k] for k in keys], [frame.tiled[k] for k in keys])
     pieces = shapely.difference(frame.geoms[parents], unions)
     out = []
     for k, piece, metric, area in _measured(frame, pieces, tol.gap_m2):

@@ -95,6 +95,20 @@ class Assignment:
         """The number of points assigned."""
         return len(self._ids["method"])
 
+    def joined(self, sep: str = "|") -> np.ndarray:
+        """Each point's codes and method (the columns in order) as one string joined by ``sep``.
+
+        Points share a few combinations of a chain row, a dedicated grid and a
+        method: each is joined once, and its points share that Python string.
+        """
+        combo = self._finest.astype(np.int64) * len(self._chains.dedicated) + self._dedicated
+        combo = combo * len(_METHOD_WORDS) + self._ids["method"]
+        _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+        columns = [self.ids(c) for c in _COLUMNS]
+        texts = np.empty(len(first), dtype=object)
+        texts[:] = [sep.join(str(words[ids[i]]) for ids, words in columns) for i in first.tolist()]
+        return texts[inverse]
+
     def counts(self, column: str) -> dict[str, int]:
         """How many points have each value of ``column`` (values that occur)."""
         ids, words = self.ids(column)

@@ -21,7 +21,7 @@ from geogrid.engine import kernels
 __all__ = ["build_tables"]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _candidates(bounds, grid, slot_of, n_slots):
     """For each boundary cell (slot): the polygons whose bounding box touches it, in order."""
     x0, y0, dx, dy, nx, ny = grid.x0, grid.y0, grid.dx, grid.dy, grid.nx, grid.ny
@@ -52,7 +52,7 @@ def _candidates(bounds, grid, slot_of, n_slots):
     return counts, np.empty(0, dtype=np.int32)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _raster(coords, ring_offsets, grid, slot_of, counts, fill, out, phase):
     """Walk every (edge, cell within ``near`` of it) pair.
 

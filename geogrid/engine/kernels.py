@@ -77,7 +77,7 @@ def _pip(px, py, pid, coords, ring_offsets, poly_rings, near):
     return _INSIDE if inside else _OUTSIDE
 
 
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _interiors(slot_of, start, cand, coords, ring_offsets, poly_rings, grid):
     """Owners of the cells no edge touches; boundary cells get -(slot + 2).
 
@@ -109,7 +109,7 @@ def _interiors(slot_of, start, cand, coords, ring_offsets, poly_rings, grid):
     return table
 
 
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _boundary_lists(
     slot_cells, start, cand, estart, cedges, coord_poly, coords, ring_offsets, poly_rings, grid
 ):
@@ -231,7 +231,7 @@ def query_one(px, py, table, bstart, entries, edges, coords, ring_offsets, poly_
     return _decide(px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid)
 
 
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_rings, grid):
     """Owners of arrays of points: :func:`query_one` in two parallel passes.
 
@@ -278,7 +278,7 @@ def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_ring
     return owners, unsure, vertex
 
 
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def sweep(
     xs, ys, rows, method, row0, scratch, table, bstart, entries, edges, coords, ring_offsets,
     poly_rings, grid,

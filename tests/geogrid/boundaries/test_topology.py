@@ -143,3 +143,38 @@ def test_micro_grids_gaps_are_warnings_on_either_path():
         reported = _reported([grid, *siblings])
         assert ("gap", "warning", [grid.code]) in [r[:3] for r in reported]
         _assert_same([grid, *siblings])
+
+
+@pytest.mark.parametrize("lon", [0.0, -113.0])  # as drawn; near 0°, where no slot is exact
+def test_groups_of_a_level_are_validated_each_on_its_own(lon):
+    """Side by side, a valid tiling and a faulty one: each group keeps its own verdict.
+
+    The groups are validated in one call, each moved into a slot of its own; a
+    group moved onto another, or a fault blamed on a neighbour, would show here.
+    """
+    from geogrid.boundaries.topology import _TILING, _Frame, _slotted
+
+    west = shapely.affinity.translate(PARENT, xoff=lon)
+    east = shapely.affinity.translate(west, xoff=0.01)
+    grids = [Grid(COMMUNITY, "社区", shapely.union_all([west, east]))]
+    verdicts = {}
+    for k, (box, how) in enumerate([(west, "none"), (east, "t-junction")], 1):
+        grid = f"{COMMUNITY}{k:03d}"
+        cells = _tiling(11 + k, 9)
+        shift = box.bounds[0] - PARENT.bounds[0]
+        cells = _perturbed([shapely.affinity.translate(c, xoff=shift) for c in cells], how)
+        grids.append(Grid(grid, f"网格{k}", box))
+        grids += [Grid(f"{grid}{j:02d}", f"{j}号楼", c) for j, c in enumerate(cells, 1)]
+        verdicts[grid] = bool(shapely.coverage_is_valid(np.array(cells, dtype=object)))
+    assert verdicts == {f"{COMMUNITY}001": True, f"{COMMUNITY}002": False}
+    frame = _Frame(grids)
+    got = {
+        str(frame.codes[parent]): tiled
+        for (level, parent), tiled in frame.tiled.items()
+        if level == "micro"
+    }
+    assert got == verdicts
+    assert "micro" in _TILING
+    micro = [m for (level, _), m in frame.groups.items() if level == "micro"]
+    assert (_slotted(frame.geoms, micro) is None) == (lon != 0.0)
+    _assert_same(grids)

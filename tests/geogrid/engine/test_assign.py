@@ -90,6 +90,18 @@ def test_gcj02_input_is_converted_before_assignment(index):
 
 def test_empty_arrays(index):
     assert len(index.assign(np.array([]), np.array([]))) == 0
+    assert len(index.assign(np.array([]), np.array([])).joined()) == 0
+
+
+def test_joined_codes_are_each_points_columns_in_order(index):
+    """What a redraw compares with the codes stored: every column, '' for none, in order."""
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(113.49, 113.61, 500), rng.uniform(34.69, 34.76, 500)
+    found = index.assign(x, y)
+    columns = ("district", "street", "community", "grid", "micro", "dedicated", "method")
+    expected = ["|".join(row) for row in zip(*(getattr(found, c) for c in columns), strict=True)]
+    assert found.joined().tolist() == expected
+    assert len(set(expected)) > 10  # inside, on edges, nearest, outside, dedicated
 
 
 def _brute_force_owner(grids, x, y):
