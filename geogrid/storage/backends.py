@@ -10,10 +10,12 @@ UTC. The URL comes from ``GEOGRID_DATABASE_URL`` or defaults to
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from geogrid.storage.location import URL_ENV, default_url
 __all__ = [
     "URL_ENV",
     "SQLiteWriteLock",
+    "WalCheckpoints",
     "create_engine",
     "database_url",
     "default_url",
@@ -34,6 +37,10 @@ __all__ = [
 #: SQLite's page cache (KiB) for a big write; its default, 2 MiB, is outgrown by the
 #: indexes of a district's events, which a redraw then spills and reads again all along
 ROOMY_CACHE_KIB = 64 * 1024
+#: SQLite's own threshold (pages of log) for the checkpoint at a commit, kept for other writes
+AUTOCHECKPOINT_PAGES = 1000
+
+_log = logging.getLogger(__name__)
 
 
 def database_url(url: str | None = None) -> sa.URL:
@@ -174,3 +181,68 @@ class SQLiteWriteLock:
         if self._closer is not None and self._pid == os.getpid():
             self._closer()  # closes the file once
         self._fd = self._pid = self._closer = None
+
+
+class WalCheckpoints:
+    """Checkpoints of a SQLite file's write-ahead log after big writes, on a thread of their own.
+
+    SQLite copies the log back into the database (a checkpoint) in the
+    committing connection once a commit leaves the log longer than
+    :data:`AUTOCHECKPOINT_PAGES`, before the commit returns: after a redraw,
+    which rewrites a district's events, a third of a second that the user
+    waits for. A write inside :meth:`deferred` commits without it, and the
+    checkpoint runs next on this object's thread, as SQLite's documentation
+    suggests. It is PASSIVE: it waits for no reader or writer, and what it
+    cannot copy now the next checkpoint does; the last connection to close
+    the database checkpoints too.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid: int | None = None
+        self._queued: Future | None = None
+
+    @contextmanager
+    def deferred(self, conn: sa.Connection) -> Iterator[None]:
+        """No checkpoint at ``conn``'s commit inside (wrap the transaction); one queued after."""
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            yield
+        finally:
+            raw.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+            self.soon()
+
+    def soon(self) -> None:
+        """Queue a checkpoint, unless one is queued and not yet started."""
+        with self._lock:
+            queued = self._queued
+            if queued is not None and not queued.running() and not queued.done():
+                return
+            if self._pool is None or self._pid != os.getpid():  # a forked child has no thread
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="geogrid-checkpoint")
+                self._pid = os.getpid()
+            self._queued = self._pool.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            with self._engine.connect() as conn:
+                conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # the log stays as it is, for the next checkpoint
+            _log.warning("checkpoint of %s failed", self._engine.url, exc_info=True)
+
+    def wait(self) -> None:
+        """Return once the checkpoints queued so far have run."""
+        with self._lock:
+            queued = self._queued if self._pid == os.getpid() else None
+        if queued is not None:
+            queued.result()
+
+    def close(self) -> None:
+        """Run what is queued, then stop the thread."""
+        with self._lock:
+            pool, self._pool, self._queued = self._pool, None, None
+        if pool is not None and self._pid == os.getpid():
+            pool.shutdown(wait=True)

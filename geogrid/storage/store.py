@@ -33,6 +33,7 @@ from geogrid.grid import Grid
 from geogrid.storage.backends import (
     URL_ENV,
     SQLiteWriteLock,
+    WalCheckpoints,
     create_engine,
     database_url,
     default_url,
@@ -70,6 +71,12 @@ class Store:
         self.engine = create_engine(parsed)
         self._writer = self.engine.execution_options(geogrid_write=True)
         self._local_writer = local_write_lock(parsed)
+        #: a SQLite file's checkpoints after boundary changes (an in-memory one has no log)
+        self._checkpoints = (
+            WalCheckpoints(self.engine)
+            if self.backend == "sqlite" and parsed.database not in (None, "", ":memory:")
+            else None
+        )
 
     @property
     def display_url(self) -> str:
@@ -94,9 +101,16 @@ class Store:
         failed logins): they neither invalidate pages nor queue behind the counter.
         A boundary change on SQLite gets a roomy page cache for its transaction
         (see :func:`~geogrid.storage.backends.roomy_page_cache`): it rewrites a
-        district's events and their indexes.
+        district's events and their indexes; and its commit leaves the
+        write-ahead log to be checkpointed on another thread
+        (:class:`~geogrid.storage.backends.WalCheckpoints`).
         """
-        with self._local_writer, self._writer.begin() as conn:
+        with (
+            self._local_writer,
+            self._writer.connect() as conn,
+            self._checkpoints.deferred(conn) if boundaries and self._checkpoints else nullcontext(),
+            conn.begin(),
+        ):
             if self.backend == "postgresql":
                 lock = (
                     sa.func.pg_advisory_xact_lock
@@ -123,6 +137,8 @@ class Store:
 
     def close(self) -> None:
         """Close the pooled connections (a store used after this reconnects)."""
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         self.engine.dispose()
         if isinstance(self._local_writer, SQLiteWriteLock):
             self._local_writer.close()

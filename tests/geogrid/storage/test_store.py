@@ -1,6 +1,8 @@
 """The embedded store: migrations, generations, nothing half-stored."""
 
 import copy
+import sys
+from datetime import datetime
 
 import pytest
 import shapely
@@ -186,4 +188,43 @@ def test_a_boundary_write_has_a_roomy_page_cache_and_gives_it_back(tmp_path, bou
         after = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     assert inside == (-64 * 1024 if boundaries else default)
     assert after == default
+    store.close()
+
+
+def _wal_index(path) -> tuple[int, int]:
+    """(frames in the write-ahead log, frames copied back into the database), from its index.
+
+    SQLite's documented wal-index layout (sqlite.org/walformat.html): mxFrame is
+    the header's fifth 32-bit word, nBackfill the first after its two copies.
+    """
+    header = (path.parent / f"{path.name}-shm").read_bytes()[:100]
+    return int.from_bytes(header[16:20], sys.byteorder), int.from_bytes(
+        header[96:100], sys.byteorder
+    )
+
+
+@pytest.mark.parametrize("boundaries", [True, False])
+def test_a_boundary_write_leaves_the_log_to_a_checkpoint_after_its_commit(
+    tmp_path, monkeypatch, boundaries
+):
+    path = tmp_path / "store.sqlite"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    queued = []
+    monkeypatch.setattr(store._checkpoints, "soon", lambda: queued.append(True))
+    row = {"at": datetime(2026, 7, 1), "actor": "t", "action": "a", "target": "x" * 4000}
+    with store.write(boundaries=boundaries) as conn:  # some 2,000 pages of log
+        conn.execute(sa.insert(audit), [{**row, "details": {}}] * 2000)
+    frames, copied = _wal_index(path)
+    assert frames > 1000
+    if boundaries:  # committed without copying the log back: that is left to a thread
+        assert queued == [True] and copied < frames
+        monkeypatch.undo()
+        store._checkpoints.soon()
+        store._checkpoints.wait()
+        assert _wal_index(path) == (frames, frames)
+    else:  # SQLite's own checkpoint, at the commit
+        assert queued == [] and copied == frames
+    with store.engine.connect() as conn:  # the pooled connection checkpoints by itself again
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     store.close()
