@@ -30,8 +30,10 @@ from geogrid import codes
 from geogrid.coords import to_wgs84
 from geogrid.engine import DEFAULT_TOLERANCE_M
 from geogrid.engine.cells import CellEngine
+from geogrid.engine.chains import Chains
 from geogrid.engine.kernels import EDGE, INSIDE, OUTSIDE
 from geogrid.engine.nearest import NearestSearch
+from geogrid.engine.order import put, spatial_order, take
 from geogrid.engine.reference import NO_OWNER, Engine
 from geogrid.engine.sweep import FAR, VACANT, Vacancy
 from geogrid.grid import Grid
@@ -58,7 +60,7 @@ class Assignment:
     def __init__(
         self,
         finest: np.ndarray,
-        chains: _Chains,
+        chains: Chains,
         dedicated: np.ndarray,
         method: np.ndarray,
         generation: int | None,
@@ -166,39 +168,6 @@ _METRIC_LOCK = threading.Lock()
 _OUTSIDE_ROW = 0  # the chain of a point no grid covers: the district, if there is one
 
 
-class _Chains:
-    """Every code an index can answer as an integer id, and each grid's chain of them.
-
-    ``words[0]`` is ''. ``table[c]`` is column ``c`` of the chains (district,
-    street, community, grid, micro: ids, 0 above a grid's level): row 0 for a
-    point outside every grid, then the grids of each layer from ``offsets[k]``.
-    """
-
-    def __init__(self, index: GridIndex) -> None:
-        layers = [layer.codes.tolist() for _, layer in index.layers]
-        dedicated = index.dedicated.codes.tolist()
-        every = {""} | set(dedicated)
-        for codes_ in layers:
-            for code in codes_:
-                every.update(code[:n] for n in (6, 9, 12, 15, 17) if len(code) >= n)
-        every.update(index.districts)
-        self.words = np.array(sorted(every), dtype=object)
-        ids = {word: i for i, word in enumerate(self.words.tolist())}
-        outside = ids[index.districts[0]] if len(index.districts) == 1 else 0
-        rows = [[outside, 0, 0, 0, 0]]
-        self.offsets = []
-        for codes_ in layers:
-            self.offsets.append(len(rows))
-            rows.extend(
-                [ids[c[:n]] if len(c) >= n else 0 for n in (6, 9, 12, 15)]
-                + [ids[c] if len(c) == 17 else 0]
-                for c in codes_
-            )
-        self.table = np.ascontiguousarray(np.array(rows, dtype=np.int32).T)
-        #: the id of each dedicated grid, after 0 for none
-        self.dedicated = np.array([0] + [ids[c] for c in dedicated], dtype=np.int32)
-
-
 class GridIndex:
     """In-memory index of one generation's grids, answering assignments.
 
@@ -246,12 +215,39 @@ class GridIndex:
         tiling = [lv for lv in regular if lv != "micro"] or regular
         self._nearest_level = tiling[0] if tiling else None
         self._metric = None
+        if reuse is not None and reuse.tolerance_m == self.tolerance_m:
+            self._adopt(reuse)
         #: (min lon, min lat, max lon, max lat) of every grid
         self.bounds = (
             tuple(shapely.total_bounds([g.geometry for g in grids]))
             if grids
             else (0.0, 0.0, 0.0, 0.0)
         )
+
+    def _adopt(self, reuse: GridIndex) -> None:
+        """What ``reuse`` derived from the very layers this index took over, as it is.
+
+        The chain table needs the same codes at every level; the vacancy table the
+        same engines; the nearest search the same engine at its level.
+        """
+        levels = [lv for lv, _ in self.layers]
+        if levels == [lv for lv, _ in reuse.layers] and self.districts == reuse.districts:
+            layers = [(a, b) for (_, a), (_, b) in zip(self.layers, reuse.layers, strict=True)]
+            layers.append((self.dedicated, reuse.dedicated))
+            if "_chains" in reuse.__dict__ and all(
+                np.array_equal(a.codes, b.codes) for a, b in layers
+            ):
+                self.__dict__["_chains"] = reuse.__dict__["_chains"]
+            if all(a.engine is b.engine for a, b in layers) and "_vacancy" in reuse.__dict__:
+                self.__dict__["_vacancy"] = reuse.__dict__["_vacancy"]
+        level = self._nearest_level
+        if (
+            reuse._metric is not None
+            and level is not None
+            and level == reuse._nearest_level
+            and self._layer(level).engine is reuse._layer(level).engine
+        ):
+            self._metric = reuse._metric
 
     def assign(self, x, y, crs: str = "wgs84") -> Assignment:
         """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""
@@ -260,6 +256,9 @@ class GridIndex:
         y = np.ascontiguousarray(y, dtype=np.float64)
         chains = self._chains
         vacancy = self._vacancy  # the same all through, if the nearest search remakes it
+        order = self._order(x, y)
+        if order is not None:  # the tables read block by block (geogrid.engine.order)
+            x, y = take(x, order), take(y, order)
         finest, method = self._layered(x, y, vacancy)
         todo = np.flatnonzero(method == _OUTSIDE)
         if len(todo) and self._searches_nearest:
@@ -270,7 +269,16 @@ class GridIndex:
         if vacancy is not None:
             vacancy.restore(method, FAR)
         dedicated = self._overlay(x, y)
+        if order is not None:
+            finest, method, dedicated = put(finest, method, dedicated, order)
         return Assignment(finest, chains, dedicated, method, self.generation)
+
+    def _order(self, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """The points' order over the finest layer's table blocks (None: as they come)."""
+        finest = self.layers[0][1].engine if self.layers else None
+        if isinstance(finest, CellEngine) and finest.size:
+            return spatial_order(x, y, finest.grid)
+        return None
 
     def _overlay(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Each point's dedicated grid: its row of ``chains.dedicated`` (0: none)."""
@@ -331,8 +339,8 @@ class GridIndex:
         return [level for level, _ in self.layers].index(self._nearest_level)
 
     @functools.cached_property
-    def _chains(self) -> _Chains:
-        return _Chains(self)
+    def _chains(self) -> Chains:
+        return Chains(self)
 
     def locate(self, x: float, y: float, crs: str = "wgs84") -> dict:
         """Assign one point; a dict of codes (None where none), method and generation."""

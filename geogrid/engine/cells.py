@@ -24,6 +24,7 @@ import shapely
 
 from geogrid.engine import build, kernels
 from geogrid.engine.kernels import EDGE, INSIDE, OUTSIDE, UNSURE, CellGrid, sweep
+from geogrid.engine.order import put, spatial_order, take
 from geogrid.engine.reference import NO_OWNER
 from geogrid.engine.settle import settle
 
@@ -278,7 +279,12 @@ class CellEngine:
         y = np.ascontiguousarray(y, dtype=np.float64)
         if len(x) == 0 or self.size == 0:
             return np.full(len(x), NO_OWNER, dtype=np.int64), np.zeros(len(x), dtype=bool)
-        owner, unsure, on_edge = kernels.query(x, y, *self._arrays, self.grid)  # owner: int32
+        order = spatial_order(x, y, self.grid)
+        if order is None:
+            owner, unsure, on_edge = kernels.query(x, y, *self._arrays, self.grid)  # owner: int32
+        else:  # the table read block by block (geogrid.engine.order)
+            found = kernels.query(take(x, order), take(y, order), *self._arrays, self.grid)
+            owner, unsure, on_edge = put(*found, order)
         near = np.flatnonzero(unsure)
         if len(near):  # within 0.1 mm of an edge: GEOS decides among the cell's candidates
             owner[near], on_edge[near] = settle(self, x[near], y[near])

@@ -1,5 +1,6 @@
 """The assignment rule: finest covering grid, lowest code on shared boundaries, nearest, outside."""
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -323,3 +324,34 @@ def test_points_screened_near_the_outline_still_get_the_nearest_grid(demo_grids)
             assert (getattr(found, column) == getattr(theirs, column)).all(), column
     assert (screened == VACANT).sum() > 50 and (screened == FAR).sum() > 50
     assert (ours.method[screened == VACANT] == "nearest").sum() > 10
+
+
+def test_an_index_takes_over_what_its_predecessor_derived_from_the_same_layers(small_grids):
+    """A redraw's index reuses the chain table, vacancy table and nearest search it can.
+
+    Only where they were made from the same codes and engines: a reshaped micro
+    grid gets its layer and the vacancy table made again, and every answer is
+    the one a new index gives.
+    """
+    rng = np.random.default_rng(9)
+    x, y = rng.uniform(113.49, 113.61, 2000), rng.uniform(34.69, 34.76, 2000)
+    before = GridIndex(small_grids, generation=1)
+    assert "nearest" in before.assign(x, y).counts("method")  # all three built
+    same = GridIndex(small_grids, generation=2, reuse=before)
+    assert same._chains is before._chains
+    assert same._vacancy is before._vacancy
+    assert same._metric is before._metric
+    micro = "41010200100100101"
+    reshaped = [
+        dataclasses.replace(g, geometry=g.geometry.buffer(-1e-5)) if g.code == micro else g
+        for g in small_grids
+    ]
+    moved = GridIndex(reshaped, generation=2, reuse=before)
+    assert moved._chains is before._chains and moved._metric is before._metric
+    assert "_vacancy" not in moved.__dict__
+    elsewhere = GridIndex(small_grids, tolerance_m=10, reuse=before)
+    assert elsewhere._metric is None and "_chains" not in elsewhere.__dict__
+    for index, grids in ((same, small_grids), (moved, reshaped), (elsewhere, small_grids)):
+        fresh = GridIndex(grids, tolerance_m=index.tolerance_m)
+        assert index.assign(x, y).joined().tolist() == fresh.assign(x, y).joined().tolist()
+    assert moved._vacancy is not before._vacancy
