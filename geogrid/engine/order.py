@@ -30,7 +30,7 @@ def spatial_order(x: np.ndarray, y: np.ndarray, grid) -> np.ndarray | None:
 
     Points off the table (or not finite) come last.
     """
-    if len(x) < MIN_POINTS:
+    if not MIN_POINTS <= len(x) < 2**31:  # positions are int32
         return None
     across, up = math.ceil(grid.nx / BLOCK), math.ceil(grid.ny / BLOCK)
     return _order(
@@ -42,28 +42,30 @@ def spatial_order(x: np.ndarray, y: np.ndarray, grid) -> np.ndarray | None:
 def _order(xs, ys, x0, y0, dx, dy, nx, ny, shares):
     n = xs.shape[0]
     m = nx * ny + 1  # the last block: off the table
-    block = np.empty(n, dtype=np.int32)
     start = np.zeros((shares, m), dtype=np.int64)
     step = (n + shares - 1) // shares
-    for s in nb.prange(shares):
+    for s in nb.prange(shares):  # count, then place: the block is worked out twice, not kept
         for k in range(s * step, min(n, (s + 1) * step)):
-            fx, fy = (xs[k] - x0) / dx, (ys[k] - y0) / dy
-            b = int(fy) * nx + int(fx) if 0.0 <= fx < nx and 0.0 <= fy < ny else m - 1
-            block[k] = b
-            start[s, b] += 1
+            start[s, _block(xs[k], ys[k], x0, y0, dx, dy, nx, ny)] += 1
     total = 0
     for b in range(m):  # block by block, each thread's share in turn
         for s in range(shares):
             here = start[s, b]
             start[s, b] = total
             total += here
-    order = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int32)
     for s in nb.prange(shares):
         for k in range(s * step, min(n, (s + 1) * step)):
-            b = block[k]
+            b = _block(xs[k], ys[k], x0, y0, dx, dy, nx, ny)
             order[start[s, b]] = k
             start[s, b] += 1
     return order
+
+
+@nb.njit(cache=True, inline="always")
+def _block(x, y, x0, y0, dx, dy, nx, ny):
+    fx, fy = (x - x0) / dx, (y - y0) / dy
+    return int(fy) * nx + int(fx) if 0.0 <= fx < nx and 0.0 <= fy < ny else nx * ny
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
