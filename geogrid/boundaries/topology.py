@@ -161,8 +161,10 @@ def _slotted(geoms: np.ndarray, members: list[np.ndarray]) -> np.ndarray | None:
     starts = np.cumsum([0] + [len(m) for m in members[:-1]])
     low = np.minimum.reduceat(bounds[:, :2], starts)
     size = np.maximum.reduceat(bounds[:, 2:], starts) - low
-    smallest = np.abs(bounds).min(axis=0)[:2]
-    if not (np.all(np.isfinite(bounds)) and np.all(smallest >= 1.0) and bounds.max() < 2.0**40):
+    smallest = np.abs(shapely.get_coordinates(geoms[flat])).min(axis=0)  # not at a bound
+    if not (
+        np.all(np.isfinite(bounds)) and np.all(smallest >= 1.0) and np.abs(bounds).max() < 2**40
+    ):
         return None
     room = 2.0 ** np.floor(np.log2(smallest))  # slots within [-room, room] on each axis
     step = (np.ceil(size.max(axis=0) / _STEP) + 2) * _STEP
