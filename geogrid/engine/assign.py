@@ -228,26 +228,27 @@ class GridIndex:
         """What ``reuse`` derived from the very layers this index took over, as it is.
 
         The chain table needs the same codes at every level; the vacancy table the
-        same engines; the nearest search the same engine at its level.
+        same engines; the nearest search the same engine at its level. The search
+        is read first: a vacancy table that knows its reach was made after it.
         """
+        metric = reuse._metric
         levels = [lv for lv, _ in self.layers]
         if levels == [lv for lv, _ in reuse.layers] and self.districts == reuse.districts:
             layers = [(a, b) for (_, a), (_, b) in zip(self.layers, reuse.layers, strict=True)]
             layers.append((self.dedicated, reuse.dedicated))
-            if "_chains" in reuse.__dict__ and all(
-                np.array_equal(a.codes, b.codes) for a, b in layers
-            ):
-                self.__dict__["_chains"] = reuse.__dict__["_chains"]
+            chains = reuse.__dict__.get("_chains")
+            if chains is not None and all(np.array_equal(a.codes, b.codes) for a, b in layers):
+                self.__dict__["_chains"] = chains
             if all(a.engine is b.engine for a, b in layers) and "_vacancy" in reuse.__dict__:
                 self.__dict__["_vacancy"] = reuse.__dict__["_vacancy"]
         level = self._nearest_level
         if (
-            reuse._metric is not None
+            metric is not None
             and level is not None
             and level == reuse._nearest_level
             and self._layer(level).engine is reuse._layer(level).engine
         ):
-            self._metric = reuse._metric
+            self._metric = metric
 
     def assign(self, x, y, crs: str = "wgs84") -> Assignment:
         """Assign arrays of lon/lat (``crs`` converted to WGS-84 first)."""

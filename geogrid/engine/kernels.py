@@ -4,6 +4,11 @@ The kernels take the layout of the cell table as one :class:`CellGrid`, and the
 polygons flattened as by :func:`shapely.to_ragged_array`: ``coords`` (n, 2),
 ``ring_offsets`` into ``coords``, ``poly_rings`` (each polygon's first ring and
 one past its last) into ``ring_offsets``.
+
+Serial kernels let go of Python's lock (``nogil``): a redraw builds tables on
+one thread while the other checks the topology. Parallel ones keep it, so no
+two threads launch one at once: numba's fallback threading layer (workqueue,
+where neither OpenMP nor TBB loads) aborts the process when they do.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ def _pip(px, py, pid, coords, ring_offsets, poly_rings, near):
     return _INSIDE if inside else _OUTSIDE
 
 
-@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def _interiors(slot_of, start, cand, coords, ring_offsets, poly_rings, grid):
     """Owners of the cells no edge touches; boundary cells get -(slot + 2).
 
@@ -109,7 +114,7 @@ def _interiors(slot_of, start, cand, coords, ring_offsets, poly_rings, grid):
     return table
 
 
-@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def _boundary_lists(
     slot_cells, start, cand, estart, cedges, coord_poly, coords, ring_offsets, poly_rings, grid
 ):
@@ -231,7 +236,7 @@ def query_one(px, py, table, bstart, entries, edges, coords, ring_offsets, poly_
     return _decide(px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_rings, grid):
     """Owners of arrays of points: :func:`query_one` in two parallel passes.
 
@@ -278,7 +283,7 @@ def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_ring
     return owners, unsure, vertex
 
 
-@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def sweep(
     xs, ys, rows, method, row0, scratch, table, bstart, entries, edges, coords, ring_offsets,
     poly_rings, grid,

@@ -38,7 +38,7 @@ def spatial_order(x: np.ndarray, y: np.ndarray, grid) -> np.ndarray | None:
     )
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, parallel=True)
 def _order(xs, ys, x0, y0, dx, dy, nx, ny, shares):
     n = xs.shape[0]
     m = nx * ny + 1  # the last block: off the table
@@ -68,7 +68,7 @@ def _block(x, y, x0, y0, dx, dy, nx, ny):
     return int(fy) * nx + int(fx) if 0.0 <= fx < nx and 0.0 <= fy < ny else nx * ny
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, parallel=True)
 def take(values, order):
     """``values[order]``, on every thread."""
     out = np.empty(order.shape[0], dtype=values.dtype)
@@ -77,7 +77,7 @@ def take(values, order):
     return out
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, parallel=True)
 def put(owner, unsure, vertex, order):
     """The answers of points taken by :func:`take`, each put back where its point came from."""
     n = order.shape[0]

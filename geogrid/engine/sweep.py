@@ -128,7 +128,7 @@ def _mark(table, x0, y0, dx, dy, nx, ny, out, bit, ox, oy, d, mx, my):
                     out[jy * mx + jx] |= bit
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, parallel=True)
 def _screen(xs, ys, method, table, off, ox, oy, d, mx, my):
     for k in nb.prange(xs.shape[0]):
         fx, fy = (xs[k] - ox) / d, (ys[k] - oy) / d
@@ -137,7 +137,7 @@ def _screen(xs, ys, method, table, off, ox, oy, d, mx, my):
             method[k] = VACANT if cell & _REACH else FAR
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, parallel=True)
 def _restore(method, mark, outside):  # outside as an argument: numba would cache kernels' value
     for k in nb.prange(method.shape[0]):
         if method[k] == mark:

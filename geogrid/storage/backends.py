@@ -37,9 +37,6 @@ __all__ = [
 #: SQLite's page cache (KiB) for a big write; its default, 2 MiB, is outgrown by the
 #: indexes of a district's events, which a redraw then spills and reads again all along
 ROOMY_CACHE_KIB = 64 * 1024
-#: SQLite's own threshold (pages of log) for the checkpoint at a commit, kept for other writes
-AUTOCHECKPOINT_PAGES = 1000
-
 _log = logging.getLogger(__name__)
 
 
@@ -188,7 +185,7 @@ class WalCheckpoints:
 
     SQLite copies the log back into the database (a checkpoint) in the
     committing connection once a commit leaves the log longer than
-    :data:`AUTOCHECKPOINT_PAGES`, before the commit returns: after a redraw,
+    its threshold (1,000 pages unless set), before the commit returns: after a redraw,
     which rewrites a district's events, a third of a second that the user
     waits for. A write inside :meth:`deferred` commits without it, and the
     checkpoint runs next on this object's thread, as SQLite's documentation
@@ -203,27 +200,40 @@ class WalCheckpoints:
         self._pool: ThreadPoolExecutor | None = None
         self._pid: int | None = None
         self._queued: Future | None = None
+        _CHECKPOINTERS.add(self)
 
     @contextmanager
     def deferred(self, conn: sa.Connection) -> Iterator[None]:
-        """No checkpoint at ``conn``'s commit inside (wrap the transaction); one queued after."""
+        """No checkpoint at ``conn``'s commit inside (wrap the transaction); one queued after.
+
+        What follows the commit cannot fail the write, which is stored by then:
+        a connection whose setting cannot be put back is dropped from the pool.
+        """
         raw = conn.connection.driver_connection
+        before = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
         raw.execute("PRAGMA wal_autocheckpoint=0")
         try:
             yield
         finally:
-            raw.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
-            self.soon()
+            try:
+                raw.execute(f"PRAGMA wal_autocheckpoint={before}")
+            except Exception:
+                _log.warning("a connection kept wal_autocheckpoint=0; dropped", exc_info=True)
+                conn.invalidate()
+            try:
+                self.soon()
+            except Exception:  # e.g. at interpreter shutdown: the next checkpoint takes the log
+                _log.warning("no checkpoint queued for %s", self._engine.url, exc_info=True)
 
     def soon(self) -> None:
         """Queue a checkpoint, unless one is queued and not yet started."""
         with self._lock:
+            if self._pool is None or self._pid != os.getpid():  # none yet, or a forked child's
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="geogrid-checkpoint")
+                self._pid, self._queued = os.getpid(), None
             queued = self._queued
             if queued is not None and not queued.running() and not queued.done():
                 return
-            if self._pool is None or self._pid != os.getpid():  # a forked child has no thread
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="geogrid-checkpoint")
-                self._pid = os.getpid()
             self._queued = self._pool.submit(self._checkpoint)
 
     def _checkpoint(self) -> None:
@@ -246,3 +256,14 @@ class WalCheckpoints:
             pool, self._pool, self._queued = self._pool, None, None
         if pool is not None and self._pid == os.getpid():
             pool.shutdown(wait=True)
+
+
+_CHECKPOINTERS: weakref.WeakSet[WalCheckpoints] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for checkpoints in list(_CHECKPOINTERS):  # a parent's thread may have held a lock
+        checkpoints._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

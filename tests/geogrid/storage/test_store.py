@@ -228,3 +228,9 @@ def test_a_boundary_write_leaves_the_log_to_a_checkpoint_after_its_commit(
     with store.engine.connect() as conn:  # the pooled connection checkpoints by itself again
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     store.close()
+    monkeypatch.undo()
+    with store.write(boundaries=True) as conn:  # a store used after close() still checkpoints
+        conn.execute(sa.insert(audit), [{**row, "details": {}}] * 10)
+    assert store._checkpoints._queued is not None
+    store._checkpoints.wait()
+    store.close()
