@@ -101,7 +101,8 @@ def find_moves(conn: sa.Connection, index: GridIndex, closed_too: bool = True) -
 def _split(joined: np.ndarray) -> dict[str, np.ndarray]:
     """Code columns of strings joined by ``_SEP``, one array of str per column."""
     parts = np.empty((len(joined), len(CODE_COLUMNS)), dtype=object)
-    parts[:] = [text.split(_SEP) for text in joined.tolist()] or parts
+    if len(joined):
+        parts[:] = [text.split(_SEP) for text in joined.tolist()]
     return {column: parts[:, k].copy() for k, column in enumerate(CODE_COLUMNS)}
 
 

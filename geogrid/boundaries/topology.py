@@ -129,7 +129,8 @@ def _coverages(geoms: np.ndarray, groups: dict[tuple, np.ndarray]) -> dict[tuple
         if not keys:
             continue
         members = [groups[key] for key in keys]
-        slotted = _slotted(geoms, members)
+        starts = np.cumsum([0] + [len(m) for m in members[:-1]])
+        slotted = _slotted(geoms, members, starts)
         if slotted is None:  # no room for exact slots: one call per group
             tiled.update(
                 {
@@ -139,7 +140,6 @@ def _coverages(geoms: np.ndarray, groups: dict[tuple, np.ndarray]) -> dict[tuple
             )
             continue
         invalid = ~shapely.is_empty(shapely.coverage_invalid_edges(slotted))
-        starts = np.cumsum([0] + [len(m) for m in members[:-1]])
         tiled.update(zip(keys, (~np.logical_or.reduceat(invalid, starts)).tolist(), strict=True))
     return tiled
 
@@ -147,18 +147,18 @@ def _coverages(geoms: np.ndarray, groups: dict[tuple, np.ndarray]) -> dict[tuple
 _STEP = 2.0**-10  # slot offsets are multiples of this (about 100 m of longitude)
 
 
-def _slotted(geoms: np.ndarray, members: list[np.ndarray]) -> np.ndarray | None:
+def _slotted(geoms: np.ndarray, members: list[np.ndarray], starts: np.ndarray) -> np.ndarray | None:
     """The ``members`` groups of ``geoms``, one after the other, each moved into its own slot.
 
     The moves are exact, so every relation within a group is kept bit for
     bit: an offset is a multiple of ``_STEP`` (of every coordinate's unit in
     the last place), and no moved coordinate grows in magnitude past the
     power of two below the smallest original one, so no digit is lost.
-    None if the level's coordinates leave no such room for its groups.
+    ``starts`` are where each group begins among them. None if the level's
+    coordinates leave no such room for its groups.
     """
     flat = np.concatenate(members)
     bounds = shapely.bounds(geoms[flat])
-    starts = np.cumsum([0] + [len(m) for m in members[:-1]])
     low = np.minimum.reduceat(bounds[:, :2], starts)
     size = np.maximum.reduceat(bounds[:, 2:], starts) - low
     smallest = np.abs(shapely.get_coordinates(geoms[flat])).min(axis=0)  # not at a bound

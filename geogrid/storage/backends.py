@@ -30,6 +30,7 @@ __all__ = [
     "create_engine",
     "database_url",
     "default_url",
+    "in_memory",
     "local_write_lock",
     "roomy_page_cache",
 ]
@@ -52,7 +53,8 @@ def database_url(url: str | None = None) -> sa.URL:
     return parsed
 
 
-def _in_memory(database: str | None) -> bool:
+def in_memory(database: str | None) -> bool:
+    """Whether a SQLite URL's ``database`` is an in-memory one (no file, no write-ahead log)."""
     return database in (None, "", ":memory:")
 
 
@@ -63,7 +65,7 @@ def create_engine(url: sa.URL) -> sa.Engine:
     """
     rendered = url.render_as_string(hide_password=False)
     backend = url.get_backend_name()
-    if backend == "sqlite" and not _in_memory(url.database):
+    if backend == "sqlite" and not in_memory(url.database):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     if backend == "postgresql":
         # A worker outlives database restarts and idle-connection reapers.
@@ -145,7 +147,7 @@ class SQLiteWriteLock:
 
     def __init__(self, database: str | None) -> None:
         self._threads = threading.Lock()
-        self._path = None if _in_memory(database) else f"{database}.writelock"
+        self._path = None if in_memory(database) else f"{database}.writelock"
         self._fd: int | None = None
         self._pid: int | None = None
         self._closer: weakref.finalize | None = None

@@ -37,6 +37,7 @@ from geogrid.storage.backends import (
     create_engine,
     database_url,
     default_url,
+    in_memory,
     local_write_lock,
     roomy_page_cache,
 )
@@ -74,7 +75,7 @@ class Store:
         #: a SQLite file's checkpoints after boundary changes (an in-memory one has no log)
         self._checkpoints = (
             WalCheckpoints(self.engine)
-            if self.backend == "sqlite" and parsed.database not in (None, "", ":memory:")
+            if self.backend == "sqlite" and not in_memory(parsed.database)
             else None
         )
 
