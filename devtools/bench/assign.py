@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 
 from devtools.bench.dataset import benchmark_set
+from devtools.bench.timing import paired_medians
 from geogrid.engine.cells import CellEngine
 
 __all__ = ["run"]
@@ -142,8 +143,9 @@ def run_demo(n_points: int = 200_000, repeat: int = 3, seed: int = 7) -> dict:
             out[joined.index.to_numpy()] = joined["code"].to_numpy()
         return out
 
-    t_ours, found = _median(lambda: index.assign(x, y), repeat)
-    t_sjoin, expected = _median(sjoin_both, repeat)
+    (t_ours, t_sjoin), (found, expected) = paired_medians(
+        [lambda: index.assign(x, y), sjoin_both], repeat
+    )
     ours = np.where(found.micro != "", found.micro, found.grid)
     covered = expected != ""
     return {

@@ -65,7 +65,8 @@ def bench(points: int, repeat: int, city: bool, as_json: bool) -> None:
     click.echo(
         f"demo district, whole rule (micro, grid, nearest, dedicated), {demo['points']:,} "
         f"points: geogrid assign {demo['assign_points_per_s']:,} points/s, sjoin on grids "
-        f"and micro grids {demo['sjoin_points_per_s']:,} points/s -> {demo['ratio_vs_sjoin']}x; "
+        f"and micro grids {demo['sjoin_points_per_s']:,} points/s -> {demo['ratio_vs_sjoin']}x "
+        f"(median of {repeat}, taking turns after a warm-up); "
         f"{demo['disagreements']} disagreements, index build {demo['index_build_s']} s"
     )
 
@@ -84,7 +85,7 @@ def _bench_city(repeat: int, as_json: bool) -> None:
         f"mapped by a fresh worker in {r['worker_index_load_s']} s\n"
         f"  {r['points']:,} points: geogrid {r['ours_points_per_s']:,} points/s, "
         f"geopandas.sjoin {r['sjoin_points_per_s']:,} points/s -> {r['ratio_vs_sjoin']}x "
-        f"(agree: {r['agree_with_sjoin']}; median of {repeat})\n"
+        f"(agree: {r['agree_with_sjoin']}; median of {repeat}, taking turns after a warm-up)\n"
         f"  one worker resident {r['worker_rss_mb']} MB (mapped index pages included); "
         f"{r['workers']} independent workers together {r['host_pss_mb']} MB PSS\n"
         f"  forked from an arbiter that imported the code (as gunicorn runs them): "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["median_seconds", "memory_mb"]
+__all__ = ["median_seconds", "memory_mb", "paired_medians"]
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -18,6 +18,23 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def paired_medians(fns: Sequence[Callable[[], object]], repeat: int) -> tuple[list, list]:
+    """The median seconds of each of ``fns``, and each one's last result.
+
+    Each is called once untimed first (a cold call loads compiled code and builds
+    lazy parts); then the calls take turns, one of each per round, so that both
+    sides of a comparison see the same moments of a shared, noisy machine.
+    """
+    results = [fn() for fn in fns]
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            results[k] = fn()
+            times[k].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times], results
 
 
 def memory_mb(pid: int, field: str = "Pss") -> float:
