@@ -71,23 +71,30 @@ def create_app(test_config: dict | None = None, overrides: dict | None = None) -
 
 def _register_blueprints(app: Flask) -> None:
     """Every surface's blueprint; the token-authenticated and read-only ones skip CSRF."""
-    from web import errors, open311, tiles
-    from web.api import (
+    from web.surfaces import (
+        admin,
         boundaries,
+        brief,
+        cases,
         docs,
         downloads,
+        errors,
         events,
         grids,
         hotspots,
+        login,
         mapdata,
+        mapview,
+        ogc,
+        open311,
         reports,
+        residents,
         staff,
         stations,
         stream,
+        tiles,
         trends,
     )
-    from web.ogc import views as ogc
-    from web.pages import admin, brief, cases, login, mapview, residents
 
     errors.register(app)
     app.before_request(_photo_limit)  # before any hook reads the form

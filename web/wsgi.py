@@ -107,13 +107,31 @@ def _streams_end_on_exit(worker) -> None:
 def _import_modules() -> None:
     """Import the app's modules in the arbiter, so its forked workers share their pages.
 
-    Only imports: no app, no database connection, no compiled kernel is run, so
+    Imports and numba's contexts: no app, no database connection, no compiled kernel, so
     no connection, lock or OpenMP thread pool crosses the fork; each worker
     still builds its own app. Saves each worker the memory of its own copy of
     numpy, pandas, shapely, SQLAlchemy, Flask and the rest.
     """
+    import gc
     import importlib
 
-    # numba and the kernels' dispatchers; esda, libpysal and scipy; Flask, folium and the map
-    for name in ("geogrid.engine.indexfile", "geogrid.reports.hotspots", "web.pages.mapview"):
+    from geogrid.engine.kernels import before_fork
+
+    # numba and the kernels' dispatchers; esda, libpysal and scipy; Flask, folium and the map;
+    # every blueprint's module with what it imports (matplotlib, Pillow, …); both stores'
+    # SQL dialects and drivers; flask.testing, whose request context the warm-up uses
+    for name in (
+        "geogrid.engine.indexfile",
+        "geogrid.reports.hotspots",
+        "web.surfaces",
+        "sqlalchemy.dialects.sqlite",
+        "sqlalchemy.dialects.postgresql.psycopg",
+        "psycopg",
+        "flask.testing",
+    ):
         importlib.import_module(name)
+    before_fork()  # numba's typing and target contexts, shared too
+    # What the imports made is kept out of the collector's sight, as Python's documentation
+    # of gc.freeze advises before a fork: a collection in a worker would otherwise write to
+    # every object's header and copy the pages the workers share.
+    gc.freeze()

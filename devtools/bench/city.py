@@ -51,12 +51,16 @@ os.read(0, 1)  # held until the parent has read the memory (one byte each: no bu
 """
 _WORKER = _IMPORTS + _BODY
 
-# The way gunicorn runs them (web/wsgi.py): an arbiter imports the modules, runs
-# nothing compiled, then forks; each worker maps the index and answers the points.
+# The way gunicorn runs them (web/wsgi.py): an arbiter imports the modules, makes
+# numba's contexts (no kernel: no thread pool), freezes what it made, then forks;
+# each worker maps the index and answers the points.
 _ARBITER = (
     _IMPORTS
     + """
+import gc
 import geogrid.engine.assign, geogrid.engine.cells, geogrid.engine.kernels
+geogrid.engine.kernels.before_fork()
+gc.freeze()
 children = []
 for _ in range(int(sys.argv[3])):
     pid = os.fork()

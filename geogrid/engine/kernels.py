@@ -26,6 +26,7 @@ __all__ = [
     "OUTSIDE",
     "UNSURE",
     "CellGrid",
+    "before_fork",
     "query",
     "query_one",
     "sweep",
@@ -37,6 +38,20 @@ CENTRE_OUTSIDE = _OUTSIDE  #: the state of a cell's centre outside a candidate
 INSIDE, EDGE, OUTSIDE = 0, 1, 3
 #: ``scratch`` value of a point too near an edge (or not finite): GEOS decides it.
 UNSURE = np.iinfo(np.int32).min
+
+
+def before_fork() -> None:
+    """Make numba's typing and target contexts now, in a process about to fork workers.
+
+    The first call of any kernel makes them (numba's typing tables, the LLVM
+    target: about 30 MB); made before the fork, every worker shares their pages
+    instead of making its own. No kernel is loaded, so numba's thread pool does
+    not start: GNU OpenMP must not cross a fork, and each worker starts its own.
+    """
+    from numba.core.registry import cpu_target
+
+    cpu_target.typing_context.refresh()
+    cpu_target.target_context.refresh()
 
 
 class CellGrid(NamedTuple):
