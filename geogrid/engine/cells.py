@@ -30,7 +30,7 @@ from geogrid.engine.settle import settle
 
 __all__ = ["CellEngine"]
 
-_TABLES = ("table", "bstart", "entries", "edges")  # what the queries take, before the polygons
+_TABLES = ("table", "stream")  # what the queries take, before the polygons
 _MAX_CELLS = 40_000_000
 _CELLS_PER_POLYGON = 1600
 _M_PER_DEG_LON = 111_320.0  # at the equator
@@ -79,40 +79,49 @@ def _layout(bounds, dx, dy, near) -> CellGrid:
 
 
 def _compact(table, bstart, entries, edges):
-    """The boundary lists as the queries take them: pruned, packed, int32 where they fit.
+    """The boundary lists as the queries take them: pruned, then one int32 stream.
 
     - A candidate (a polygon whose bounding box touches the cell) with no edge in
       or near the cell and the cell's centre outside it lies wholly outside the
       cell: testing it can only say "outside". About two in five candidates of the
       demo district's micro grids are such, and each costs every point in the
-      cell: they are dropped.
-    - Each candidate's edges are laid out one run after the other, so the run of
-      candidate ``j`` ends where that of ``j + 1`` starts (an edge of a polygon
-      that is no candidate of its cell, only ever within 0.1 mm of it, is dropped).
-    - An entry is then two int32: ``polygon << 2 | state`` and the start of its
-      run, after a last row that ends the last run: 8 bytes, not 16 (90 MB
-      less at city scale).
+      cell: they are dropped. A cell left with none is owned by none (-1).
+    - Each kept candidate is a negative header, ``-(polygon << 3 | last << 2 |
+      state) - 1`` (``last`` on a cell's last candidate), followed by its edges in
+      or near the cell (the first coordinate of each, never negative); a cell's
+      candidates follow one another in code order; the stream ends with -1.
+    - A boundary cell's table value becomes ``-(j + 2)``, ``j`` its first header.
+
+    A point in a boundary cell thus reads its table value, the stream from there
+    and the coordinates: no list of starts between (at city scale, a million
+    points 30% faster than through one, and 60 MB less).
     """
     useless = (entries[:, 2] == entries[:, 3]) & (entries[:, 1] == kernels.CENTRE_OUTSIDE)
     keep = ~useless
-    slot = np.repeat(np.arange(len(bstart) - 1), np.diff(bstart))
-    start = np.zeros(len(bstart), dtype=np.int64)
-    np.cumsum(np.bincount(slot[keep], minlength=len(bstart) - 1), out=start[1:])
+    slot = np.repeat(np.arange(len(bstart) - 1), np.diff(bstart))[keep]
     entries = entries[keep]
+    if len(entries) and entries[:, 0].max() >= 2**28:
+        raise ValueError("more than 2**28 polygons in one layer")
     length = (entries[:, 3] - entries[:, 2]).astype(np.int64)
-    run = np.zeros(len(entries) + 1, dtype=np.int64)
-    np.cumsum(length, out=run[1:])
-    edges = edges[np.repeat(entries[:, 2] - run[:-1], length) + np.arange(run[-1])]
-    if len(entries) and entries[:, 0].max() >= 2**29:
-        raise ValueError("more than 2**29 polygons in one layer")
-    if run[-1] > np.iinfo(np.int32).max:
+    header = np.arange(len(entries), dtype=np.int64) + np.cumsum(length) - length
+    if len(entries) + length.sum() + 2 > np.iinfo(np.int32).max:
         raise ValueError("more than 2**31 (cell, edge) pairs in one layer")
-    packed = np.empty((len(entries) + 1, 2), dtype=np.int32)
-    packed[:-1, 0] = entries[:, 0] << 2 | entries[:, 1]
-    packed[-1, 0] = -1
-    packed[:, 1] = run
-    narrow = np.int32 if start[-1] <= np.iinfo(np.int32).max else np.int64
-    return table, start.astype(narrow), packed, np.ascontiguousarray(edges, dtype=np.int32)
+    stream = np.empty(len(entries) + length.sum() + 1, dtype=np.int32)
+    last = np.ones(len(entries), dtype=np.int64)
+    last[:-1] = slot[1:] != slot[:-1]
+    stream[header] = -((entries[:, 0].astype(np.int64) << 3) | (last << 2) | entries[:, 1]) - 1
+    edge = np.ones(len(stream), dtype=bool)
+    edge[header] = False
+    edge[-1] = False
+    stream[edge] = edges[np.repeat(entries[:, 2] - header - 1, length) + np.flatnonzero(edge)]
+    stream[-1] = -1
+    first = np.full(len(bstart) - 1, -1, dtype=np.int64)  # per slot; -1: no candidate kept
+    opens = np.flatnonzero(last[:-1]) + 1  # the headers that open a slot's candidates
+    opens = np.concatenate([[0], opens]) if len(entries) else opens
+    first[slot[opens]] = -header[opens] - 2
+    boundary = table < -1  # the table is changed in place
+    table[boundary] = first[-table[boundary].astype(np.int64) - 2]
+    return table, stream
 
 
 class CellEngine:
@@ -184,7 +193,7 @@ class CellEngine:
         """What :meth:`from_arrays` needs to rebuild this engine, as named arrays."""
         if not self.size:
             return {}
-        out = dict(zip(_TABLES, self._arrays[:4], strict=True))
+        out = dict(zip(_TABLES, self._arrays[: len(_TABLES)], strict=True))
         out.update(coords=self.coords, ring_offsets=self.ring_offsets, poly_rings=self.poly_rings)
         out.update(part_offsets=self._parts[0], geom_offsets=self._parts[1])
         return out
@@ -216,7 +225,7 @@ class CellEngine:
         engine.poly_rings = arrays["poly_rings"]
         engine._parts = (arrays["part_offsets"], arrays["geom_offsets"])
         tables = tuple(arrays[k] for k in _TABLES)
-        engine.table, engine.bstart, engine.entries, engine.edges = tables
+        engine.table, engine.stream = tables
         engine._arrays = (*tables, engine.coords, engine.ring_offsets, engine.poly_rings)
         return engine
 
@@ -224,7 +233,7 @@ class CellEngine:
         polygons = (self.coords, self.ring_offsets, self.poly_rings)
         bounds = shapely.bounds(self.geometries)
         tables = _compact(*build.build_tables(*polygons, bounds, self.grid))
-        self.table, self.bstart, self.entries, self.edges = tables
+        self.table, self.stream = tables
         self._arrays = (*tables, *polygons)  # what the queries take, before the grid
 
     @property

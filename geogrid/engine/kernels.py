@@ -27,6 +27,7 @@ __all__ = [
     "UNSURE",
     "CellGrid",
     "before_fork",
+    "candidates",
     "query",
     "query_one",
     "sweep",
@@ -168,16 +169,23 @@ def _boundary_lists(
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _local(px, py, cx, cy, j, entries, edges, coords, ring_offsets, poly_rings, near):
-    """State of candidate ``entries[j]`` at the point: the centre's, flipped per edge crossing."""
-    p, state = entries[j, 0] >> 2, entries[j, 0] & 3
+def _local(px, py, cx, cy, j, stream, coords, ring_offsets, poly_rings, near):
+    """State at the point of the candidate whose header is ``stream[j]``.
+
+    The cell centre's state, flipped per edge crossing of the segment from the
+    centre to the point; the edges follow the header up to the next (negative) one.
+    """
+    h = -stream[j] - 1
+    p, state = h >> 3, h & 3
     if state == 2:
         return _pip(px, py, p, coords, ring_offsets, poly_rings, near)
     lx, ly = px - cx, py - cy
     span = max(abs(lx), abs(ly))
     flip = False
-    for k in range(entries[j, 1], entries[j + 1, 1]):
-        i = edges[k]
+    k = j + 1
+    while stream[k] >= 0:
+        i = stream[k]
+        k += 1
         x1, y1 = coords[i, 0], coords[i, 1]
         x2, y2 = coords[i + 1, 0], coords[i + 1, 1]
         if (px == x1 and py == y1) or (px == x2 and py == y2):
@@ -203,31 +211,70 @@ def _local(px, py, cx, cy, j, entries, edges, coords, ring_offsets, poly_rings, 
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _decide(px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid):
-    """A point whose cell's table value ``o`` is -(slot + 2): (owner, unsure, on a vertex)."""
+def _decide(px, py, o, stream, coords, ring_offsets, poly_rings, grid):
+    """A point whose cell's table value ``o`` is -(j + 2): (owner, unsure, on a vertex).
+
+    ``stream[j]`` is the header of the cell's first candidate (see
+    ``geogrid.engine.cells._compact``); the candidates are tested in code order.
+    """
     x0, y0, dx, dy, _, _, near = grid
-    ix, iy, s = int((px - x0) / dx), int((py - y0) / dy), -o - 2
+    ix, iy, j = int((px - x0) / dx), int((py - y0) / dy), -o - 2
     cx, cy = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
-    for j in range(bstart[s], bstart[s + 1]):
-        state = _local(px, py, cx, cy, j, entries, edges, coords, ring_offsets, poly_rings, near)
+    while True:
+        state = _local(px, py, cx, cy, j, stream, coords, ring_offsets, poly_rings, near)
+        h = -stream[j] - 1
         if state == _NEAR:
             return -1, True, False
         if state in (_INSIDE, _VERTEX):
-            return entries[j, 0] >> 2, False, state == _VERTEX
-    return -1, False, False
+            return h >> 3, False, state == _VERTEX
+        if h & 4:  # the cell's last candidate
+            return -1, False, False
+        j += 1
+        while stream[j] >= 0:  # past this candidate's edges, to the next header
+            j += 1
+
+
+@nb.njit(cache=True, nogil=True)
+def candidates(stream, first):
+    """The candidates of boundary cells, given the positions of their first headers.
+
+    Returns every cell's polygons in code order, one cell after the other, and
+    how many each cell has.
+    """
+    count = np.zeros(first.shape[0], dtype=np.int64)
+    polygons = np.empty(0, dtype=np.int64)
+    for fill in range(2):  # count, then write
+        n = 0
+        for m in range(first.shape[0]):
+            j = first[m]
+            while True:
+                h = -stream[j] - 1
+                if fill:
+                    polygons[n] = h >> 3
+                else:
+                    count[m] += 1
+                n += 1
+                if h & 4:  # the cell's last
+                    break
+                j += 1
+                while stream[j] >= 0:
+                    j += 1
+        if not fill:
+            polygons = np.empty(n, dtype=np.int64)
+    return polygons, count
 
 
 @nb.njit(cache=True)
-def query_one(px, py, table, bstart, entries, edges, coords, ring_offsets, poly_rings, *grid):
+def query_one(px, py, table, stream, coords, ring_offsets, poly_rings, *grid):
     """Owner of one point, from the tables of :func:`build_tables`.
 
     Parameters
     ----------
     px, py : float
         The point, in degrees.
-    table, bstart, entries, edges, coords, ring_offsets, poly_rings : ndarray
-        The tables from :func:`build_tables` as the engine compacts them (see
-        ``geogrid.engine.cells._compact``), and the polygons.
+    table, stream, coords, ring_offsets, poly_rings : ndarray
+        The tables from :func:`geogrid.engine.build.build_tables` as the engine
+        compacts them (see ``geogrid.engine.cells._compact``), and the polygons.
     *grid : float or int
         The fields of the :class:`CellGrid`, unpacked: numba's dispatcher takes ~1.7 us
         longer to type and unbox a named tuple than seven scalars, 40% of a call.
@@ -248,11 +295,11 @@ def query_one(px, py, table, bstart, entries, edges, coords, ring_offsets, poly_
     o = table[int(fy) * nx + int(fx)]
     if o >= -1:
         return o, False, False
-    return _decide(px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid)
+    return _decide(px, py, o, stream, coords, ring_offsets, poly_rings, grid)
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_rings, grid):
+def query(xs, ys, table, stream, coords, ring_offsets, poly_rings, grid):
     """Owners of arrays of points: :func:`query_one` in two parallel passes.
 
     The first pass only finds each point's cell and reads the table: a tight loop
@@ -263,7 +310,7 @@ def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_ring
     ----------
     xs, ys : ndarray of float64
         The points, in degrees.
-    table, bstart, entries, edges, coords, ring_offsets, poly_rings : ndarray
+    table, stream, coords, ring_offsets, poly_rings : ndarray
         As for :func:`query_one`.
     grid : CellGrid
         The layout of the cell table (the dispatch cost is nothing next to the loops).
@@ -293,16 +340,15 @@ def query(xs, ys, table, bstart, entries, edges, coords, ring_offsets, poly_ring
             continue
         px, py = xs[k], ys[k]
         owners[k], unsure[k], vertex[k] = _decide(
-            px, py, o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid
+            px, py, o, stream, coords, ring_offsets, poly_rings, grid
         )
     return owners, unsure, vertex
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def sweep(
-    xs, ys, rows, method, row0, scratch, table, bstart, entries, edges, coords, ring_offsets,
-    poly_rings, grid,
-):  # fmt: skip
+    xs, ys, rows, method, row0, scratch, table, stream, coords, ring_offsets, poly_rings, grid
+):
     """Assign the points with method OUTSIDE that this layer's cell table covers.
 
     Two passes, as :func:`geogrid.engine.kernels.query`: table reads first, then
@@ -346,7 +392,7 @@ def sweep(
         if o == -1:
             continue
         owner, near, vertex = _decide(
-            xs[k], ys[k], o, bstart, entries, edges, coords, ring_offsets, poly_rings, grid
+            xs[k], ys[k], o, stream, coords, ring_offsets, poly_rings, grid
         )
         if near:
             scratch[k] = UNSURE

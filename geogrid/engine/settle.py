@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from geogrid.engine.kernels import candidates
 from geogrid.engine.reference import NO_OWNER
 
 __all__ = ["settle"]
@@ -37,12 +38,9 @@ def settle(engine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     at, value = at[value < NO_OWNER], value[value < NO_OWNER]
     if not len(at):
         return owner, on_edge
-    slot = -value.astype(np.int64) - 2
-    bstart = np.asarray(engine.bstart)
-    first, count = bstart[slot], bstart[slot + 1] - bstart[slot]
+    first = -value.astype(np.int64) - 2  # the cell's first candidate in the stream
+    candidate, count = candidates(np.asarray(engine.stream), first)
     point = np.repeat(np.arange(len(at)), count)  # (point, candidate) pairs, in code order
-    entry = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
-    candidate = np.asarray(engine.entries)[entry, 0].astype(np.int64) >> 2  # polygon << 2 | state
     polygons = _polygons(engine, candidate)
     points = shapely.points(x[at], y[at])
     hit = np.flatnonzero(shapely.intersects(polygons, points[point]))

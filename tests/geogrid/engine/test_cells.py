@@ -153,25 +153,32 @@ def test_a_polygon_cache_cleared_by_another_thread_meanwhile_loses_nothing(monke
 
 
 def test_compacted_lists_keep_each_useful_candidate_with_exactly_its_edges():
-    """Packed entries (polygon, state, run start) against the lists as built, slot by slot."""
+    """The stream (headers, then edges) against the lists as built, boundary cell by cell."""
     from geogrid.engine import build
     from geogrid.engine.cells import _compact
 
     engine = CellEngine(_tiling(3, 60, 0.02), cell_m=40.0)
     polygons = (engine.coords, engine.ring_offsets, engine.poly_rings)
     raw = build.build_tables(*polygons, shapely.bounds(engine.geometries), engine.grid)
-    _, bstart, entries, edges = raw
-    _, start, packed, runs = _compact(*raw)
-    assert start.dtype == np.int32 and packed.shape == (len(packed), 2) and len(packed) > 1
-    assert len(packed) - 1 < len(entries)  # the useless candidates are gone
-    for s in range(len(bstart) - 1):
+    built_table, bstart, entries, edges = (a.copy() for a in raw)
+    table, stream = _compact(*raw)
+    assert stream.dtype == np.int32 and stream[-1] == -1
+    assert (stream < 0).sum() - 1 < len(entries)  # the useless candidates are gone
+    assert np.array_equal(table[built_table >= -1], built_table[built_table >= -1])
+    emptied = 0
+    for cell in np.flatnonzero(built_table < -1):
+        s = -built_table[cell] - 2
         built = [
             (p, state, edges[e0:e1].tolist())
             for p, state, e0, e1 in entries[bstart[s] : bstart[s + 1]]
             if e0 < e1 or state != 0
         ]
-        kept = [
-            (packed[j, 0] >> 2, packed[j, 0] & 3, runs[packed[j, 1] : packed[j + 1, 1]].tolist())
-            for j in range(start[s], start[s + 1])
-        ]
-        assert kept == built, s
+        kept, j = [], -table[cell] - 2
+        while j >= 0:  # a cell left with no candidate is owned by none: -1, j = -1
+            h = -stream[j] - 1
+            run = j + 1 + np.argmax(stream[j + 1 :] < 0)
+            kept.append((h >> 3, h & 3, stream[j + 1 : run].tolist()))
+            j = -1 if h & 4 else run
+        assert kept == built, cell
+        emptied += not built
+    assert emptied < len(bstart) - 1
