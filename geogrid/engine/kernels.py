@@ -27,7 +27,6 @@ __all__ = [
     "UNSURE",
     "CellGrid",
     "before_fork",
-    "candidates",
     "query",
     "query_one",
     "sweep",
@@ -232,36 +231,6 @@ def _decide(px, py, o, stream, coords, ring_offsets, poly_rings, grid):
         j += 1
         while stream[j] >= 0:  # past this candidate's edges, to the next header
             j += 1
-
-
-@nb.njit(cache=True, nogil=True)
-def candidates(stream, first):
-    """The candidates of boundary cells, given the positions of their first headers.
-
-    Returns every cell's polygons in code order, one cell after the other, and
-    how many each cell has.
-    """
-    count = np.zeros(first.shape[0], dtype=np.int64)
-    polygons = np.empty(0, dtype=np.int64)
-    for fill in range(2):  # count, then write
-        n = 0
-        for m in range(first.shape[0]):
-            j = first[m]
-            while True:
-                h = -stream[j] - 1
-                if fill:
-                    polygons[n] = h >> 3
-                else:
-                    count[m] += 1
-                n += 1
-                if h & 4:  # the cell's last
-                    break
-                j += 1
-                while stream[j] >= 0:
-                    j += 1
-        if not fill:
-            polygons = np.empty(n, dtype=np.int64)
-    return polygons, count
 
 
 @nb.njit(cache=True)

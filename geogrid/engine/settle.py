@@ -13,10 +13,10 @@ from its flattened coordinates, instead of every polygon of the layer (about
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import shapely
 
-from geogrid.engine.kernels import candidates
 from geogrid.engine.reference import NO_OWNER
 
 __all__ = ["settle"]
@@ -39,7 +39,7 @@ def settle(engine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     if not len(at):
         return owner, on_edge
     first = -value.astype(np.int64) - 2  # the cell's first candidate in the stream
-    candidate, count = candidates(np.asarray(engine.stream), first)
+    candidate, count = _candidates(np.asarray(engine.stream), first)
     point = np.repeat(np.arange(len(at)), count)  # (point, candidate) pairs, in code order
     polygons = _polygons(engine, candidate)
     points = shapely.points(x[at], y[at])
@@ -52,6 +52,36 @@ def settle(engine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     owner[won] = candidate[pair]
     on_edge[won] = ~shapely.contains_properly(polygons[pair], points[point[pair]])
     return owner, on_edge
+
+
+@nb.njit(cache=True, nogil=True)
+def _candidates(stream, first):
+    """The candidates of boundary cells, given the positions of their first headers.
+
+    Returns every cell's polygons in code order, one cell after the other, and
+    how many each cell has.
+    """
+    count = np.zeros(first.shape[0], dtype=np.int64)
+    polygons = np.empty(0, dtype=np.int64)
+    for fill in range(2):  # count, then write
+        n = 0
+        for m in range(first.shape[0]):
+            j = first[m]
+            while True:
+                h = -stream[j] - 1
+                if fill:
+                    polygons[n] = h >> 3
+                else:
+                    count[m] += 1
+                n += 1
+                if h & 4:  # the cell's last
+                    break
+                j += 1
+                while stream[j] >= 0:
+                    j += 1
+        if not fill:
+            polygons = np.empty(n, dtype=np.int64)
+    return polygons, count
 
 
 def _polygons(engine, ids: np.ndarray) -> np.ndarray:
