@@ -134,7 +134,7 @@ class _Layer:
         self, grids: list[Grid], engine_factory: EngineFactory, reuse: _Layer | None = None
     ) -> None:
         grids = sorted(grids, key=lambda g: g.code)
-        self._codes = np.array([g.code for g in grids], dtype="U17")
+        self.codes = np.array([g.code for g in grids], dtype="U17")
         geometries = np.array([g.geometry for g in grids], dtype=object)
         if (
             reuse is not None
@@ -148,22 +148,15 @@ class _Layer:
             self.engine = engine_factory(geometries)
 
     @property
-    def codes(self) -> np.ndarray:
-        """The codes, sorted; one read from a file decodes its mapped ASCII when first asked."""
-        if self._codes.dtype.kind == "S":  # str is 4 bytes a character: 13 MB at 200,000 grids
-            self._codes = self._codes.astype("U17")
-        return self._codes
-
-    @property
     def geometries(self) -> np.ndarray:
         """The layer's polygons, in code order."""
         return self.engine.geometries
 
     @classmethod
     def loaded(cls, codes_: np.ndarray, engine: Engine) -> _Layer:
-        """A layer of ``codes_`` (str, or ASCII bytes) over an engine already built."""
+        """A layer of ``codes_`` over an engine already built (read from an index file)."""
         layer = cls.__new__(cls)
-        layer._codes, layer.engine = codes_, engine
+        layer.codes, layer.engine = codes_, engine
         return layer
 
 

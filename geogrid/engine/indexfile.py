@@ -106,9 +106,7 @@ def load_index(folder: str | os.PathLike) -> GridIndex | None:
         except (OSError, ValueError):  # replaced under us: the caller builds its own
             return None
         try:  # a folder torn while read (pruned, replaced): the caller builds its own
-            codes = arrays.pop("codes")  # ASCII, decoded when first asked for
-            if codes.dtype.kind != "S":
-                raise TypeError(f"codes of layer {i} are {codes.dtype}, not ASCII")
+            codes = np.asarray(arrays.pop("codes")).astype("U17")
             engine = CellEngine.from_arrays(arrays, described)
         except (KeyError, TypeError, ValueError):
             return None

@@ -43,18 +43,6 @@ def test_a_loaded_index_answers_as_the_built_one(small_grids, tmp_path):
     assert isinstance(loaded.layers[0][1].engine.table, np.memmap)  # mapped, not read
 
 
-def test_a_loaded_layer_keeps_its_codes_mapped_until_they_are_asked_for(small_grids, tmp_path):
-    built = GridIndex(small_grids, generation=7)
-    loaded = load_index(save_index(built, tmp_path / "g7"))
-    layer = loaded.layers[0][1]
-    owner, _ = layer.engine.owners(np.array([113.507]), np.array([34.707]))
-    assert owner[0] >= 0
-    assert isinstance(layer._codes, np.memmap) and layer._codes.dtype.kind == "S"  # no str copy
-    assert layer.codes.tolist() == built.layers[0][1].codes.tolist()  # decoded when asked
-    assert layer._codes.dtype.kind == "U"
-    assert loaded.locate(113.507, 34.707) == built.locate(113.507, 34.707)
-
-
 def test_another_format_or_a_broken_folder_is_not_used(small_grids, tmp_path, monkeypatch):
     folder = save_index(GridIndex(small_grids), tmp_path / "g")
     meta = json.loads((folder / "index.json").read_text())
