@@ -6,9 +6,13 @@ the 200,000 polygons (24 vertices each) tile the city exactly, as real micro
 grids do. Printed beside ``geopandas.sjoin(within)`` on the same points:
 
 - the index build time and its size on disk;
-- throughput on one million points (median of ``repeat``);
+- throughput on one million points (median of ``repeat``, ours and sjoin taking
+  turns after one warm-up call each);
 - the resident memory of one worker that maps the saved index and answers the
-  million points, and the PSS of four such workers at once (the host's cost).
+  million points (owners only: no codes), and the PSS of four such workers at
+  once (the host's cost), started on their own and forked from an arbiter that
+  imported the engine, made numba's contexts and froze them, as ``geogrid serve``
+  forks its workers.
 
 Not a test.
 """
@@ -208,7 +212,7 @@ def _throughput(folder: Path, codes, polygons, x, y, repeat: int) -> dict:
 
 
 def _forked(folder: Path, points: Path, count: int = 4) -> dict:
-    """PSS of one, and of ``count``, workers forked from an arbiter that imported the code."""
+    """PSS of one, and of ``count``, workers forked from an arbiter (see ``_ARBITER``)."""
     out = {}
     for n in (1, count):
         arbiter = subprocess.Popen(

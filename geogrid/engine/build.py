@@ -112,7 +112,7 @@ def _boundary_cells(coords, ring_offsets, grid):
 
 
 def build_tables(coords, ring_offsets, poly_rings, bounds, grid):
-    """Cell table and boundary lists of polygons over a grid, as the queries take them.
+    """Cell table and boundary lists of polygons over a grid (``cells._compact`` packs them).
 
     Parameters
     ----------

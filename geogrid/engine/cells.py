@@ -89,7 +89,8 @@ def _compact(table, bstart, entries, edges):
     - Each kept candidate is a negative header, ``-(polygon << 3 | last << 2 |
       state) - 1`` (``last`` on a cell's last candidate), followed by its edges in
       or near the cell (the first coordinate of each, never negative); a cell's
-      candidates follow one another in code order; the stream ends with -1.
+      candidates follow one another in code order. A final -1 ends the last edge
+      run (only that: -1 is also the header of polygon 0, outside, not last).
     - A boundary cell's table value becomes ``-(j + 2)``, ``j`` its first header.
 
     A point in a boundary cell thus reads its table value, the stream from there
@@ -106,6 +107,8 @@ def _compact(table, bstart, entries, edges):
     header = np.arange(len(entries), dtype=np.int64) + np.cumsum(length) - length
     if len(entries) + length.sum() + 2 > np.iinfo(np.int32).max:
         raise ValueError("more than 2**31 (cell, edge) pairs in one layer")
+    if len(edges) and edges.max() > np.iinfo(np.int32).max:  # would read as a header
+        raise ValueError("more than 2**31 coordinates in one layer")
     stream = np.empty(len(entries) + length.sum() + 1, dtype=np.int32)
     last = np.ones(len(entries), dtype=np.int64)
     last[:-1] = slot[1:] != slot[:-1]

@@ -235,7 +235,7 @@ def _decide(px, py, o, stream, coords, ring_offsets, poly_rings, grid):
 
 @nb.njit(cache=True)
 def query_one(px, py, table, stream, coords, ring_offsets, poly_rings, *grid):
-    """Owner of one point, from the tables of :func:`build_tables`.
+    """Owner of one point, from the compacted tables (see ``geogrid.engine.cells._compact``).
 
     Parameters
     ----------

@@ -165,7 +165,6 @@ def test_compacted_lists_keep_each_useful_candidate_with_exactly_its_edges():
     assert stream.dtype == np.int32 and stream[-1] == -1
     assert (stream < 0).sum() - 1 < len(entries)  # the useless candidates are gone
     assert np.array_equal(table[built_table >= -1], built_table[built_table >= -1])
-    emptied = 0
     for cell in np.flatnonzero(built_table < -1):
         s = -built_table[cell] - 2
         built = [
@@ -180,5 +179,21 @@ def test_compacted_lists_keep_each_useful_candidate_with_exactly_its_edges():
             kept.append((h >> 3, h & 3, stream[j + 1 : run].tolist()))
             j = -1 if h & 4 else run
         assert kept == built, cell
-        emptied += not built
-    assert emptied < len(bstart) - 1
+        assert (table[cell] == -1) == (not built), cell
+
+
+def test_a_cell_whose_candidates_are_all_pruned_is_owned_by_none():
+    """Hand-made lists: slot 0 keeps nothing, slot 1 keeps two candidates (one without edges)."""
+    from geogrid.engine.cells import _compact
+
+    table = np.array([-2, -3, 0], dtype=np.int32)
+    bstart = np.array([0, 1, 3])
+    # polygon, centre state (0 outside, 1 inside), edge run [start, stop)
+    entries = np.array([[5, 0, 0, 0], [6, 1, 0, 2], [7, 0, 2, 2]], dtype=np.int32)
+    table, stream = _compact(table, bstart, entries, np.array([10, 12], dtype=np.int32))
+    assert table.tolist() == [-1, -2, 0]
+    # polygon 6, last, inside: -(6 << 3 | 1 << 2 | 1) - 1 = -54; then its two edges
+    assert stream.tolist() == [-54, 10, 12, -1]
+    nothing = np.zeros((0, 4), dtype=np.int32)
+    table, stream = _compact(np.array([3], dtype=np.int32), np.array([0]), nothing, nothing[:, 0])
+    assert table.tolist() == [3] and stream.tolist() == [-1]
