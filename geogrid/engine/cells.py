@@ -110,8 +110,7 @@ def _compact(table, bstart, entries, edges):
     if len(edges) and edges.max() > np.iinfo(np.int32).max:  # would read as a header
         raise ValueError("more than 2**31 coordinates in one layer")
     stream = np.empty(len(entries) + length.sum() + 1, dtype=np.int32)
-    last = np.ones(len(entries), dtype=np.int64)
-    last[:-1] = slot[1:] != slot[:-1]
+    last = (np.diff(slot, append=-1) != 0).astype(np.int64)  # slots are in order
     stream[header] = -((entries[:, 0].astype(np.int64) << 3) | (last << 2) | entries[:, 1]) - 1
     edge = np.ones(len(stream), dtype=bool)
     edge[header] = False
@@ -119,8 +118,7 @@ def _compact(table, bstart, entries, edges):
     stream[edge] = edges[np.repeat(entries[:, 2] - header - 1, length) + np.flatnonzero(edge)]
     stream[-1] = -1
     first = np.full(len(bstart) - 1, -1, dtype=np.int64)  # per slot; -1: no candidate kept
-    opens = np.flatnonzero(last[:-1]) + 1  # the headers that open a slot's candidates
-    opens = np.concatenate([[0], opens]) if len(entries) else opens
+    opens = np.flatnonzero(np.diff(slot, prepend=-1))  # each slot's first kept candidate
     first[slot[opens]] = -header[opens] - 2
     boundary = table < -1  # the table is changed in place
     table[boundary] = first[-table[boundary].astype(np.int64) - 2]
