@@ -9,10 +9,11 @@ grids do. Printed beside ``geopandas.sjoin(within)`` on the same points:
 - throughput on one million points (median of ``repeat``, ours and sjoin taking
   turns after one warm-up call each);
 - the resident memory of one worker that maps the saved index and answers the
-  million points (owners only: no codes), and the PSS of four such workers at
-  once (the host's cost), started on their own and forked from an arbiter that
-  imported the engine, made numba's contexts and froze them, as ``geogrid serve``
-  forks its workers.
+  million points (owners only: no codes) as requests of ``MAX_BATCH`` points, as
+  the API takes them, and the PSS of four such workers at once (the host's
+  cost), started on their own and forked from an arbiter that imported the
+  engine, made numba's contexts and froze them, as ``geogrid serve`` forks its
+  workers.
 
 Not a test.
 """
@@ -46,9 +47,13 @@ _BODY = """
 start = time.perf_counter()
 index = load_index(sys.argv[1])
 loaded = time.perf_counter() - start
-points = np.load(sys.argv[2])
+points = np.load(sys.argv[2], mmap_mode="r")
 engine = index.layers[0][1].engine
-engine.owners(points[0], points[1])
+step = int(sys.argv[4])
+for first in range(0, points.shape[1], step):  # as requests, each let go once answered
+    request = np.array(points[:, first : first + step])
+    engine.owners(request[0], request[1])
+del points
 sys.stdout.write(json.dumps({"load_s": loaded, "pid": os.getpid()}) + "\\n")
 sys.stdout.flush()
 os.read(0, 1)  # held until the parent has read the memory (one byte each: no buffering)
@@ -213,10 +218,12 @@ def _throughput(folder: Path, codes, polygons, x, y, repeat: int) -> dict:
 
 def _forked(folder: Path, points: Path, count: int = 4) -> dict:
     """PSS of one, and of ``count``, workers forked from an arbiter (see ``_ARBITER``)."""
+    from geogrid.cases.intake import MAX_BATCH
+
     out = {}
     for n in (1, count):
         arbiter = subprocess.Popen(
-            [sys.executable, "-c", _ARBITER, str(folder), str(points), str(n)],
+            [sys.executable, "-c", _ARBITER, str(folder), str(points), str(n), str(MAX_BATCH)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -234,9 +241,11 @@ def _forked(folder: Path, points: Path, count: int = 4) -> dict:
 
 def _workers(folder: Path, points: Path, count: int = 4) -> dict:
     """RSS of one worker, and the PSS of ``count`` at once, each having answered the points."""
+    from geogrid.cases.intake import MAX_BATCH
+
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(folder), str(points)],
+            [sys.executable, "-c", _WORKER, str(folder), str(points), "1", str(MAX_BATCH)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

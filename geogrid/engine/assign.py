@@ -30,7 +30,7 @@ from geogrid import codes
 from geogrid.coords import to_wgs84
 from geogrid.engine import DEFAULT_TOLERANCE_M
 from geogrid.engine.cells import CellEngine
-from geogrid.engine.chains import Chains
+from geogrid.engine.chains import Chains, same_codes, text
 from geogrid.engine.kernels import EDGE, INSIDE, OUTSIDE
 from geogrid.engine.nearest import NearestSearch
 from geogrid.engine.order import put, spatial_order, take
@@ -140,7 +140,7 @@ class _Layer:
             reuse is not None
             and engine_factory is CellEngine
             and isinstance(reuse.engine, CellEngine)
-            and np.array_equal(reuse.codes, self.codes)
+            and same_codes(reuse.codes, self.codes)
             and reuse.engine.holds(geometries)
         ):
             self.engine = reuse.engine  # the same grids: the same tables
@@ -154,7 +154,10 @@ class _Layer:
 
     @classmethod
     def loaded(cls, codes_: np.ndarray, engine: Engine) -> _Layer:
-        """A layer of ``codes_`` over an engine already built (read from an index file)."""
+        """A layer of ``codes_`` over an engine already built (read from an index file).
+
+        ``codes_`` may be the file's mapped ASCII (see :func:`geogrid.engine.chains.text`).
+        """
         layer = cls.__new__(cls)
         layer.codes, layer.engine = codes_, engine
         return layer
@@ -237,7 +240,7 @@ class GridIndex:
             layers = [(a, b) for (_, a), (_, b) in zip(self.layers, reuse.layers, strict=True)]
             layers.append((self.dedicated, reuse.dedicated))
             chains = reuse.__dict__.get("_chains")
-            if chains is not None and all(np.array_equal(a.codes, b.codes) for a, b in layers):
+            if chains is not None and all(same_codes(a.codes, b.codes) for a, b in layers):
                 self.__dict__["_chains"] = chains
             if all(a.engine is b.engine for a, b in layers) and "_vacancy" in reuse.__dict__:
                 self.__dict__["_vacancy"] = reuse.__dict__["_vacancy"]
@@ -356,14 +359,14 @@ class GridIndex:
         for _level, layer in self.layers:
             owner, on_edge = layer.engine.owner(x, y)
             if owner != NO_OWNER:
-                code = str(layer.codes[owner])
+                code = text(layer.codes[owner])
                 break
         else:
             return None
         dedicated = None
         if len(self.dedicated.codes):
             d, _ = self.dedicated.engine.owner(x, y)
-            dedicated = str(self.dedicated.codes[d]) if d != NO_OWNER else None
+            dedicated = text(self.dedicated.codes[d]) if d != NO_OWNER else None
         out = {name: code[:n] if len(code) >= n else None for name, n in _PREFIX.items()}
         out.update(
             micro=code if len(code) == 17 else None,

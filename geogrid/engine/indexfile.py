@@ -106,7 +106,9 @@ def load_index(folder: str | os.PathLike) -> GridIndex | None:
         except (OSError, ValueError):  # replaced under us: the caller builds its own
             return None
         try:  # a folder torn while read (pruned, replaced): the caller builds its own
-            codes = np.asarray(arrays.pop("codes")).astype("U17")
+            codes = arrays.pop("codes")  # kept as mapped ASCII: decoded where read
+            if codes.dtype.kind != "S":
+                return None
             engine = CellEngine.from_arrays(arrays, described)
         except (KeyError, TypeError, ValueError):
             return None

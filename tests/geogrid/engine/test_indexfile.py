@@ -43,6 +43,22 @@ def test_a_loaded_index_answers_as_the_built_one(small_grids, tmp_path):
     assert isinstance(loaded.layers[0][1].engine.table, np.memmap)  # mapped, not read
 
 
+def test_a_loaded_index_keeps_its_codes_mapped_and_answers_them_as_str(small_grids, tmp_path):
+    built = GridIndex(small_grids, generation=1)
+    loaded = load_index(save_index(built, tmp_path / "g1"))
+    for _, layer in [*loaded.layers, ("dedicated", loaded.dedicated)]:
+        assert layer.codes.dtype == "S17" and layer.codes.base is not None  # the file's bytes
+    x, y = _points(built, n=300)
+    answers = [loaded.locate(x[i], y[i]) for i in range(0, len(x), 5)]
+    assert answers == [built.locate(x[i], y[i]) for i in range(0, len(x), 5)]
+    assert any(a["micro"] for a in answers) and any(a["dedicated"] for a in answers)
+    again = GridIndex(small_grids, generation=2, reuse=loaded)  # str codes against ASCII
+    assert all(
+        a.engine is b.engine for (_, a), (_, b) in zip(again.layers, loaded.layers, strict=True)
+    )
+    assert again.assign(x, y).micro.tolist() == built.assign(x, y).micro.tolist()
+
+
 def test_another_format_or_a_broken_folder_is_not_used(small_grids, tmp_path, monkeypatch):
     folder = save_index(GridIndex(small_grids), tmp_path / "g")
     meta = json.loads((folder / "index.json").read_text())
