@@ -40,7 +40,7 @@ from geogrid.engine.cells import CellEngine
 __all__ = ["FORMAT", "load_index", "save_index"]
 
 #: Raised whenever the arrays or their meaning change: an older folder is rebuilt.
-FORMAT = 5
+FORMAT = 6
 _META = "index.json"
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "UNSURE",
     "CellGrid",
     "before_fork",
+    "cell_values",
     "query",
     "query_one",
     "sweep",
@@ -58,7 +59,7 @@ class CellGrid(NamedTuple):
     """The layout of a cell table, and the tolerance of the tests.
 
     Cells are ``dx`` by ``dy`` degrees, ``nx`` across and ``ny`` up from the corner
-    (``x0``, ``y0``); cell (ix, iy) is number ``iy * nx + ix``. A point nearer than
+    (``x0``, ``y0``), held in blocks of 4 x 4 (see :func:`_value`). A point nearer than
     ``near`` degrees to an edge is left to GEOS, and an edge marks as boundary cells
     those within ``near`` of it.
     """
@@ -70,6 +71,31 @@ class CellGrid(NamedTuple):
     nx: int
     ny: int
     near: float
+
+
+@nb.njit(cache=True, inline="always")
+def _value(table, ix, iy, nx, ny):
+    """The value of cell (ix, iy) in a table of blocks (``geogrid.engine.cells._blocked``).
+
+    The table starts with one value per block of 4 x 4 cells, ``(nx + 3) // 4``
+    blocks across, rows of blocks from the south: the value of all its cells if
+    they share one (an owner, or -1 for none), else ``-(b + 2)``, ``b`` the
+    block's place among the 16-cell runs that follow, its cells row by row.
+    """
+    across = (nx + 3) >> 2
+    v = table[(iy >> 2) * across + (ix >> 2)]
+    if v <= -2:
+        v = table[across * ((ny + 3) >> 2) + ((-v - 2) << 4) + ((iy & 3) << 2) + (ix & 3)]
+    return v
+
+
+@nb.njit(cache=True, parallel=True)
+def cell_values(table, ix, iy, nx, ny):
+    """The values of cells (ix[k], iy[k]) of a table of blocks, for code outside numba."""
+    out = np.empty(ix.shape[0], dtype=np.int32)
+    for k in nb.prange(ix.shape[0]):
+        out[k] = _value(table, ix[k], iy[k], nx, ny)
+    return out
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
@@ -261,7 +287,7 @@ def query_one(px, py, table, stream, coords, ring_offsets, poly_rings, *grid):
     fx, fy = (px - x0) / dx, (py - y0) / dy
     if not (0.0 <= fx < nx and 0.0 <= fy < ny):
         return -1, not (math.isfinite(px) and math.isfinite(py)), False
-    o = table[int(fy) * nx + int(fx)]
+    o = _value(table, int(fx), int(fy), nx, ny)
     if o >= -1:
         return o, False, False
     return _decide(px, py, o, stream, coords, ring_offsets, poly_rings, grid)
@@ -299,7 +325,7 @@ def query(xs, ys, table, stream, coords, ring_offsets, poly_rings, grid):
         unsure[k], vertex[k] = False, False
         fx, fy = (px - x0) / dx, (py - y0) / dy
         if 0.0 <= fx < nx and 0.0 <= fy < ny:
-            owners[k] = table[int(fy) * nx + int(fx)]
+            owners[k] = _value(table, int(fx), int(fy), nx, ny)
         else:
             owners[k] = -1
             unsure[k] = not (math.isfinite(px) and math.isfinite(py))
@@ -343,7 +369,7 @@ def sweep(
             continue
         fx, fy = (px - x0) / dx, (py - y0) / dy
         if 0.0 <= fx < nx and 0.0 <= fy < ny:
-            scratch[k] = table[int(fy) * nx + int(fx)]  # no branch on it: reads overlap
+            scratch[k] = _value(table, int(fx), int(fy), nx, ny)
         else:
             scratch[k] = -1 if math.isfinite(px) and math.isfinite(py) else UNSURE
     unsure = 0

@@ -1,6 +1,6 @@
 """Points taken in the order of the cell table's blocks they fall in, and their answers put back.
 
-A cell table of a city's 200,000 micro grids is a hundred megabytes. Points in
+A cell table of a city's 200,000 micro grids is 75 MB. Points in
 random order read it at random: most reads miss the processor's caches and
 its cache of page addresses. Taken block by block (32 x 32 cells, rows of
 blocks from the south), the reads of one block fall on a few pages. On the

@@ -17,6 +17,7 @@ import numba as nb
 import numpy as np
 import shapely
 
+from geogrid.engine.kernels import cell_values
 from geogrid.engine.reference import NO_OWNER
 
 __all__ = ["settle"]
@@ -33,7 +34,8 @@ def settle(engine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
         fx, fy = (x - g.x0) / g.dx, (y - g.y0) / g.dy
         ok = np.isfinite(fx) & np.isfinite(fy) & (fx >= 0) & (fx < g.nx) & (fy >= 0) & (fy < g.ny)
     at = np.flatnonzero(ok)  # a point off the table, or not finite, has no owner
-    value = np.asarray(engine.table)[fy[at].astype(np.int64) * g.nx + fx[at].astype(np.int64)]
+    ix, iy = fx[at].astype(np.int64), fy[at].astype(np.int64)
+    value = cell_values(np.asarray(engine.table), ix, iy, g.nx, g.ny)
     owner[at] = np.where(value >= NO_OWNER, value, NO_OWNER)  # a cell no edge touches
     at, value = at[value < NO_OWNER], value[value < NO_OWNER]
     if not len(at):

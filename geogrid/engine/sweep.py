@@ -14,7 +14,7 @@ import math
 import numba as nb
 import numpy as np
 
-from geogrid.engine.kernels import OUTSIDE
+from geogrid.engine.kernels import OUTSIDE, cell_values
 
 __all__ = ["FAR", "VACANT", "Vacancy"]
 
@@ -24,6 +24,7 @@ VACANT, FAR = 4, 5
 #: Cells of the vacancy table, at most (1 MB)
 _VACANCY_CELLS = 1_000_000
 _LAYER, _REACH = 1, 2  # the bits of a cell
+_BAND = 64  # rows of a layer's table taken out of its blocks at once
 
 
 class Vacancy:
@@ -60,9 +61,7 @@ class Vacancy:
         self.layout = (x0, y0, d, nx, ny)
         self.table = np.zeros(nx * ny, dtype=np.uint8)
         for e in tables:
-            g, bit = e.grid, _REACH if e is reach else _LAYER
-            table = np.asarray(e.table)
-            _mark(table, g.x0, g.y0, g.dx, g.dy, g.nx, g.ny, self.table, bit, *self.layout)
+            _mark_layer(e, self.table, _REACH if e is reach else _LAYER, self.layout)
         self.off = _REACH if searched and reach is None else 0  # the cell value off the table
         self.table |= self.off
 
@@ -75,8 +74,7 @@ class Vacancy:
         twin = copy.copy(self)
         twin.table = self.table & _LAYER
         g, (x0, y0, d, nx, ny) = reach.grid, self.layout
-        table = np.asarray(reach.table)
-        _mark(table, g.x0, g.y0, g.dx, g.dy, g.nx, g.ny, twin.table, _REACH, *self.layout)
+        _mark_layer(reach, twin.table, _REACH, self.layout)
         covered = (
             x0 <= g.x0 and g.x0 + g.nx * g.dx <= x0 + nx * d
             and y0 <= g.y0 and g.y0 + g.ny * g.dy <= y0 + ny * d
@@ -109,19 +107,33 @@ def _span(start, step, n, origin, d, m):
     return lo, hi
 
 
+def _mark_layer(engine, out, bit, layout) -> None:
+    """:func:`_mark` over ``engine``'s cells, taken out of its table's blocks by bands of rows."""
+    g, table = engine.grid, np.asarray(engine.table)
+    across = np.arange(g.nx, dtype=np.int64)
+    for first in range(0, g.ny, _BAND):
+        rows = min(_BAND, g.ny - first)
+        up = np.repeat(np.arange(first, first + rows, dtype=np.int64), g.nx)
+        band = cell_values(table, np.tile(across, rows), up, g.nx, g.ny)
+        _mark(band, first, g.x0, g.y0, g.dx, g.dy, g.nx, g.ny, out, bit, *layout)
+
+
 @nb.njit(cache=True, nogil=True)
-def _mark(table, x0, y0, dx, dy, nx, ny, out, bit, ox, oy, d, mx, my):
-    """Set ``bit`` in each cell of ``out`` that a cell of ``table`` not "no owner" overlaps."""
+def _mark(band, row0, x0, y0, dx, dy, nx, ny, out, bit, ox, oy, d, mx, my):
+    """Set ``bit`` in each cell of ``out`` that a cell not "no owner" overlaps.
+
+    ``band`` holds rows ``row0`` on of a table of ``nx`` by ``ny`` cells, row by row.
+    """
     xlo, xhi = _span(x0, dx, nx, ox, d, mx)
     ylo, yhi = _span(y0, dy, ny, oy, d, my)
-    for iy in range(ny):
-        ix = 0
+    for r in range(band.shape[0] // nx):
+        iy, ix = row0 + r, 0
         while ix < nx:
-            if table[iy * nx + ix] == -1:
+            if band[r * nx + ix] == -1:
                 ix += 1
                 continue
             first = ix
-            while ix < nx and table[iy * nx + ix] != -1:  # a run: marked at once
+            while ix < nx and band[r * nx + ix] != -1:  # a run: marked at once
                 ix += 1
             for jy in range(ylo[iy], yhi[iy] + 1):
                 for jx in range(xlo[first], xhi[ix - 1] + 1):
