@@ -14,10 +14,14 @@ where neither OpenMP nor TBB loads) aborts the process when they do.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+from geogrid.engine.layout import CellGrid
 
 __all__ = [
     "CENTRE_OUTSIDE",
@@ -55,24 +59,6 @@ def before_fork() -> None:
     cpu_target.target_context.refresh()
 
 
-class CellGrid(NamedTuple):
-    """The layout of a cell table, and the tolerance of the tests.
-
-    Cells are ``dx`` by ``dy`` degrees, ``nx`` across and ``ny`` up from the corner
-    (``x0``, ``y0``), held in blocks of 4 x 4 (see :func:`_value`). A point nearer than
-    ``near`` degrees to an edge is left to GEOS, and an edge marks as boundary cells
-    those within ``near`` of it.
-    """
-
-    x0: float
-    y0: float
-    dx: float
-    dy: float
-    nx: int
-    ny: int
-    near: float
-
-
 @nb.njit(cache=True, inline="always")
 def _value(table, ix, iy, nx, ny):
     """The value of cell (ix, iy) in a table of blocks (``geogrid.engine.cells._blocked``).
@@ -96,6 +82,40 @@ def cell_values(table, ix, iy, nx, ny):
     for k in nb.prange(ix.shape[0]):
         out[k] = _value(table, ix[k], iy[k], nx, ny)
     return out
+
+
+@intrinsic
+def _prefetch(typingctx, array, i):
+    """Have the processor fetch ``array[i]`` into its caches, without waiting (LLVM's prefetch)."""
+
+    def codegen(context, builder, signature, args):
+        arraytype = signature.args[0]
+        made = context.make_array(arraytype)(context, builder, args[0])
+        at = cgutils.get_item_pointer(context, builder, arraytype, made, [args[1]], False)
+        byte, int32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [byte, int32, int32, int32])
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [byte], fnty)
+        builder.call(fn, [builder.bitcast(at, byte), int32(0), int32(3), int32(1)])  # read, keep
+        return context.get_dummy_value()
+
+    return types.void(array, i), codegen
+
+
+@nb.njit(cache=True, inline="always")
+def _ahead(values, k, stream, flat):
+    """Fetch what points ahead read first in a boundary cell: its first header, its first edge.
+
+    The header 64 points ahead, the edge's coordinates (``flat``: ``coords`` as one row) 32
+    ahead. Stale table ``values`` are harmless: ``stream`` is read within bounds only.
+    """
+    if k + 64 < values.shape[0]:
+        j = -np.int64(values[k + 64]) - 2
+        if 0 <= j < stream.shape[0]:
+            _prefetch(stream, j)
+    if k + 32 < values.shape[0]:
+        j = -np.int64(values[k + 32]) - 2
+        if 0 <= j < stream.shape[0] - 1 and stream[j + 1] >= 0:
+            _prefetch(flat, 2 * stream[j + 1])
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
@@ -261,29 +281,18 @@ def _decide(px, py, o, stream, coords, ring_offsets, poly_rings, grid):
 
 @nb.njit(cache=True)
 def query_one(px, py, table, stream, coords, ring_offsets, poly_rings, *grid):
-    """Owner of one point, from the compacted tables (see ``geogrid.engine.cells._compact``).
+    """Owner of one point (degrees): (owner, unsure, vertex).
 
-    Parameters
-    ----------
-    px, py : float
-        The point, in degrees.
-    table, stream, coords, ring_offsets, poly_rings : ndarray
-        The tables from :func:`geogrid.engine.build.build_tables` as the engine
-        compacts them (see ``geogrid.engine.cells._compact``), and the polygons.
-    *grid : float or int
-        The fields of the :class:`CellGrid`, unpacked: numba's dispatcher takes ~1.7 us
-        longer to type and unbox a named tuple than seven scalars, 40% of a call.
-
-    Returns
-    -------
-    owner : int
-        Index of the owning polygon, -1 for none.
-    unsure, vertex : bool
-        Whether the point is too near an edge or not finite (GEOS must decide), and
-        whether it is exactly a vertex of its owner.
+    ``table`` and ``stream`` are the tables as the engine keeps them (see
+    ``geogrid.engine.cells._compact`` and ``_blocked``), then the polygons, then
+    the fields of the :class:`CellGrid` unpacked: numba's dispatcher takes ~1.7 us
+    longer to type and unbox a named tuple than seven scalars, 40% of a call.
+    ``owner`` is the owning polygon's index, -1 for none; ``unsure`` whether the
+    point is too near an edge or not finite (GEOS must decide); ``vertex``
+    whether it is exactly a vertex of its owner.
     """
     grid = CellGrid(*grid)
-    x0, y0, dx, dy, nx, ny = grid.x0, grid.y0, grid.dx, grid.dy, grid.nx, grid.ny
+    x0, y0, dx, dy, nx, ny, _ = grid
     fx, fy = (px - x0) / dx, (py - y0) / dy
     if not (0.0 <= fx < nx and 0.0 <= fy < ny):
         return -1, not (math.isfinite(px) and math.isfinite(py)), False
@@ -295,25 +304,14 @@ def query_one(px, py, table, stream, coords, ring_offsets, poly_rings, *grid):
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def query(xs, ys, table, stream, coords, ring_offsets, poly_rings, grid):
-    """Owners of arrays of points: :func:`query_one` in two parallel passes.
+    """Owners of arrays of points (float64 degrees): :func:`query_one` in two parallel passes.
 
     The first pass only finds each point's cell and reads the table: a tight loop
     whose independent memory reads the processor overlaps. The second takes the
-    points that fell in boundary cells (marked by a negative table value).
-
-    Parameters
-    ----------
-    xs, ys : ndarray of float64
-        The points, in degrees.
-    table, stream, coords, ring_offsets, poly_rings : ndarray
-        As for :func:`query_one`.
-    grid : CellGrid
-        The layout of the cell table (the dispatch cost is nothing next to the loops).
-
-    Returns
-    -------
-    owners, unsure, vertex : ndarray
-        ``owner`` (as int32), ``unsure`` and ``vertex`` of :func:`query_one` per point.
+    points that fell in boundary cells (marked by a negative table value), and
+    fetches ahead what later ones will read (:func:`_ahead`). The arrays are as
+    for :func:`query_one`, the grid a :class:`CellGrid`; returns ``owner`` (as
+    int32), ``unsure`` and ``vertex`` of :func:`query_one`, as arrays.
     """
     x0, y0, dx, dy, nx, ny, _ = grid
     n = xs.shape[0]
@@ -329,7 +327,9 @@ def query(xs, ys, table, stream, coords, ring_offsets, poly_rings, grid):
         else:
             owners[k] = -1
             unsure[k] = not (math.isfinite(px) and math.isfinite(py))
+    flat = coords.reshape(coords.shape[0] * 2)
     for k in nb.prange(n):
+        _ahead(owners, k, stream, flat)
         o = owners[k]
         if o >= -1:
             continue
@@ -373,7 +373,9 @@ def sweep(
         else:
             scratch[k] = -1 if math.isfinite(px) and math.isfinite(py) else UNSURE
     unsure = 0
+    flat = coords.reshape(coords.shape[0] * 2)
     for k in nb.prange(n):
+        _ahead(scratch, k, stream, flat)
         if method[k] != OUTSIDE:
             continue
         o = scratch[k]
