@@ -75,11 +75,11 @@ def _value(table, ix, iy, nx, ny):
     return v
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, nogil=True)
 def cell_values(table, ix, iy, nx, ny):
     """The values of cells (ix[k], iy[k]) of a table of blocks, for code outside numba."""
     out = np.empty(ix.shape[0], dtype=np.int32)
-    for k in nb.prange(ix.shape[0]):
+    for k in range(ix.shape[0]):
         out[k] = _value(table, ix[k], iy[k], nx, ny)
     return out
 
@@ -91,7 +91,8 @@ def _prefetch(typingctx, array, i):
     def codegen(context, builder, signature, args):
         arraytype = signature.args[0]
         made = context.make_array(arraytype)(context, builder, args[0])
-        at = cgutils.get_item_pointer(context, builder, arraytype, made, [args[1]], False)
+        i = context.cast(builder, args[1], signature.args[1], types.intp)
+        at = cgutils.get_item_pointer(context, builder, arraytype, made, [i], False)
         byte, int32 = ir.IntType(8).as_pointer(), ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [byte, int32, int32, int32])
         fn = builder.module.declare_intrinsic("llvm.prefetch", [byte], fnty)
@@ -306,12 +307,12 @@ def query_one(px, py, table, stream, coords, ring_offsets, poly_rings, *grid):
 def query(xs, ys, table, stream, coords, ring_offsets, poly_rings, grid):
     """Owners of arrays of points (float64 degrees): :func:`query_one` in two parallel passes.
 
-    The first pass only finds each point's cell and reads the table: a tight loop
-    whose independent memory reads the processor overlaps. The second takes the
-    points that fell in boundary cells (marked by a negative table value), and
-    fetches ahead what later ones will read (:func:`_ahead`). The arrays are as
-    for :func:`query_one`, the grid a :class:`CellGrid`; returns ``owner`` (as
-    int32), ``unsure`` and ``vertex`` of :func:`query_one`, as arrays.
+    The first pass only finds each point's cell and reads the table (once, or twice
+    in a block of mixed cells): a tight loop whose reads the processor overlaps. The
+    second takes the points in boundary cells (a negative table value) and fetches
+    ahead what later ones will read (:func:`_ahead`). The arrays are as for
+    :func:`query_one`, the grid a :class:`CellGrid`; returns ``owner`` (as int32),
+    ``unsure`` and ``vertex`` of :func:`query_one`, as arrays.
     """
     x0, y0, dx, dy, nx, ny, _ = grid
     n = xs.shape[0]
@@ -348,13 +349,9 @@ def sweep(
 
     Two passes, as :func:`geogrid.engine.kernels.query`: table reads first, then
     the points in boundary cells. A covered point gets ``rows[k] = row0 + owner``
-    and INSIDE or EDGE in ``method[k]``.
-
-    Returns
-    -------
-    int
-        The number of points left unsure, marked UNSURE in ``scratch`` (a point
-        with another method may carry a stale mark of an earlier layer).
+    and INSIDE or EDGE in ``method[k]``. Returns the number of points left unsure,
+    marked UNSURE in ``scratch`` (-1 for a point with another method: nothing of
+    an earlier layer for :func:`_ahead` to fetch by).
     """
     x0, y0, dx, dy, nx, ny, _ = grid
     n = xs.shape[0]
@@ -362,6 +359,7 @@ def sweep(
     south, north = y0 - dy, y0 + (ny + 1) * dy
     for k in nb.prange(n):
         if method[k] != OUTSIDE:
+            scratch[k] = -1
             continue
         px, py = xs[k], ys[k]
         if px < west or px > east or py < south or py > north:  # far off: no division

@@ -41,6 +41,7 @@ def test_a_table_of_blocks_gives_every_cell_its_value():
     dense = rng.choice(np.array([-1, 2, 5, -3, -8], dtype=np.int32), nx * ny).reshape(ny, nx)
     dense[:4, :4] = 5  # a block of one owner
     dense[4:, 8:] = -1  # a cut block of no owner
+    dense[:4, 4:8] = -3  # sixteen boundary cells of one value: never one block value
     blocked = _blocked(dense.ravel(), nx, ny)
     assert blocked[:2].tolist() == [5, -2]  # one value for the first block; the next mixed
     assert blocked[3 * 2 - 1] == -1  # the last block: no owner, the cells past the edge too
