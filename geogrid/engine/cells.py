@@ -4,13 +4,14 @@ The bounding box of the polygons is cut into cells of about ``cell_m`` metres
 (by default ~1,600 cells per polygon: 2-3 m for micro grids; at most 40M cells).
 A cell that no edge comes near belongs wholly to one polygon (or to none): a
 point there is answered by the table alone (cells are kept in blocks of 4 x 4,
-one value for a block whose cells share it: one read or two). In a cell that edges cross, the
-candidate polygons are tested in code order with a crossing-number test
-compiled by numba; the first that holds the point owns it. A point closer than
-``near_deg`` (1e-9 degrees, ~0.1 mm) to any edge it is tested against is handed
-to GEOS with its cell's candidates (:mod:`geogrid.engine.settle`), with the
-predicates of the :class:`~geogrid.engine.reference.STRtreeEngine`, so the answer
-is the reference's on every point, on boundaries by the same lowest-code rule.
+one value for a block whose cells share it: one read or two). In a cell that
+edges cross, the candidate polygons are tested in code order with a
+crossing-number test compiled by numba; the first that holds the point owns
+it. A point closer than ``near_deg`` (1e-9 degrees, ~0.1 mm) to any edge it is
+tested against is handed to GEOS with its cell's candidates
+(:mod:`geogrid.engine.settle`), with the predicates of the
+:class:`~geogrid.engine.reference.STRtreeEngine`, so the answer is the
+reference's on every point, on boundaries by the same lowest-code rule.
 
 The kernels live in :mod:`geogrid.engine.kernels`; they get the layout of the
 cell table as one :class:`~geogrid.engine.kernels.CellGrid`.
@@ -25,6 +26,7 @@ import shapely
 
 from geogrid.engine import build, kernels
 from geogrid.engine.kernels import EDGE, INSIDE, OUTSIDE, UNSURE, CellGrid, sweep
+from geogrid.engine.layout import BLOCK, blocks
 from geogrid.engine.order import put, spatial_order, take
 from geogrid.engine.reference import NO_OWNER
 from geogrid.engine.settle import settle
@@ -135,15 +137,15 @@ def _blocked(table, nx, ny):
     and the table shrinks from 107 to 75 MB: less for every worker to hold, for
     one more read, of a small array, by points in those blocks.
     """
-    across, up = -(-nx // 4), -(-ny // 4)
-    padded = np.full((up * 4, across * 4), -1, dtype=np.int32)
+    (across, up), b = blocks(nx, ny), BLOCK
+    padded = np.full((up * b, across * b), -1, dtype=np.int32)
     padded[:ny, :nx] = table.reshape(ny, nx)
-    blocks = padded.reshape(up, 4, across, 4).transpose(0, 2, 1, 3).reshape(-1, 16)
+    cells = padded.reshape(up, b, across, b).transpose(0, 2, 1, 3).reshape(-1, b * b)
     del padded  # a copy: at city scale the build holds 107 MB less
-    mixed = np.flatnonzero((blocks != blocks[:, :1]).any(axis=1) | (blocks[:, 0] < -1))
-    head = blocks[:, 0].copy()
+    mixed = np.flatnonzero((cells != cells[:, :1]).any(axis=1) | (cells[:, 0] < -1))
+    head = cells[:, 0].copy()
     head[mixed] = -np.arange(2, len(mixed) + 2)
-    return np.concatenate([head, blocks[mixed].ravel()])
+    return np.concatenate([head, cells[mixed].ravel()])
 
 
 class CellEngine:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["CellGrid"]
+__all__ = ["BLOCK", "CellGrid", "blocks"]
+
+#: Cells per side of the table's blocks (``geogrid.engine.kernels._value`` shifts by 2)
+BLOCK = 4
+
+
+def blocks(nx: int, ny: int) -> tuple[int, int]:
+    """The blocks across and up of a table of ``nx`` by ``ny`` cells (the last ones cut)."""
+    return -(-nx // BLOCK), -(-ny // BLOCK)
 
 
 class CellGrid(NamedTuple):
